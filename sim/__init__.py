@@ -1,0 +1,1 @@
+"""The desktop simulator: `python -m sim` (see sim/__main__.py)."""
