@@ -4,7 +4,7 @@ import statistics
 import time
 
 import modes
-from bench import mp
+from tests.peers import MicroPython, micropython_binary
 
 REPEATS = 301
 
@@ -43,11 +43,11 @@ def rows():
             mode.plan(0, 0, rng, 125)
             samples.append((time.perf_counter_ns() - t0) / 1000)
         out.append(("plan one minute: %s" % name, "cpython", statistics.median(samples), "us median"))
-    text = mp.run(MP_CODE)
-    if text is None:
+    binary = micropython_binary()
+    if binary is None:
         out.append(("plan one minute (MicroPython missing)", "micropython", "-", "skipped"))
         return out
-    for line in text.split("\n"):
+    for line in MicroPython(binary).run(MP_CODE, timeout=600).split("\n"):
         if line.strip():
             name, us, alloc = line.split()
             out.append(("plan one minute: %s" % name, "micropython", float(us), "us median"))
