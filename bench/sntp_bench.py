@@ -12,9 +12,9 @@ import shutil
 import statistics
 import tempfile
 
-from bench import mp
 from firmware import sntp
 from tests.chronyd import Chronyd, ChronydError, chronyd_binary, faketime_binary
+from tests.peers import MicroPython, micropython_binary
 
 QUERIES = 20
 OFFSET_S = 90
@@ -48,7 +48,7 @@ def _rows(runtime, truth_ms, offsets_us, delays_us):
     return [
         ("sntp offset error vs chronyd, median of %d" % QUERIES, runtime, statistics.median(errors), "ms"),
         ("sntp offset error vs chronyd, max of %d" % QUERIES, runtime, max(errors), "ms"),
-        ("sntp round-trip delay on loopback, median", runtime, statistics.median(delays_us) / 1000, "ms"),
+        ("sntp round-trip delay on loopback, median", runtime, statistics.median(delays_us), "us"),
     ]
 
 
@@ -62,10 +62,11 @@ def rows():
         with Chronyd(workdir, offset_s=offset_s) as server:
             samples = [sntp.query(server.address, timeout_ms=1000) for _ in range(QUERIES)]
             out += _rows("cpython", server.offset_ms, [s.offset_us for s in samples], [s.delay_us for s in samples])
-            text = mp.run(MP_CODE % (server.port, QUERIES))
-            if text is None:
+            binary = micropython_binary()
+            if binary is None:
                 out.append(("sntp vs chronyd (MicroPython missing)", "micropython", "-", "skipped"))
             else:
+                text = MicroPython(binary).run(MP_CODE % (server.port, QUERIES))
                 offsets, delays, send_us, poll_us = json.loads(text)
                 out += _rows("micropython", server.offset_ms, offsets, delays)
                 out.append(("sntp Query.send() holds the loop, max", "micropython", max(send_us), "us"))
