@@ -1,4 +1,5 @@
 """python -m sim [--mode NAME] [--at ISO_UTC] [--tz POSIX] [--seed N]
+python -m sim scenario FILE.json [--out REPORT.json]
 python -m sim --screenshot FILE.png [--mode NAME] [--at ISO_UTC] [--tz POSIX]
 
 Opens the simulator's window, or renders one frame to a file and exits.
@@ -48,6 +49,11 @@ def offset_source(parser, args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["scenario"]:
+        from sim import scenario
+
+        return scenario.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m sim", description="The irregular clock's simulator.")
     parser.add_argument("--mode", choices=modes.NAMES, default=modes.NAMES[0], help="the mode at start")
     parser.add_argument("--at", type=parse_utc, help="start at this UTC time, e.g. 2026-03-29T00:50:00Z")

@@ -1,0 +1,289 @@
+"""The clock controller: decides every pulse.
+
+The core never sleeps and does no I/O of its own. It is told the time (a
+ticks value) and answers with the ticks at which it next needs to run; the
+asyncio shell on the board, the simulator's loop and the tests' virtual clock
+all drive it the same way:
+
+    ctl = Controller(wall, motor, store, ticks_diff, ticks_add, ...)
+    wake = ctl.start(now)
+    ...when ticks reach `wake` (or a button event, or a sync):
+    wake = ctl.run(now)          # fires at most one pulse
+    wake = ctl.press(now)        # short press: next mode
+    wake = ctl.resync(now)       # the time base was set or stepped
+
+Collaborators, injected:
+- `wall.boundary(now)` -> (ticks, target) of the next local minute boundary
+  and the dial position due there, or None while the time is unknown
+  (firmware/wall.py);
+- `motor.pulse(polarity)` starts one pulse; the driver ends it;
+- `store` keeps what must survive a power cut (firmware/store.py);
+- `led` (optional) shows the state and blinks mode numbers.
+
+States. RUN: a mode's plan brings the hands to every minute exactly.
+RACE: the hands are behind; they advance at the motor's limit until a mode
+can take over. WAIT: the hands are ahead; they stand still until the time
+catches up. NO_TIME: no time yet, so the hands stand still. SET_RUN and
+SET_HOLD: the set-hands procedure (see `long_press`).
+
+The per-pulse path (`run` when a pulse is due) compares ticks, indexes the
+plan and counts: small ints only, no allocation. Plans, boundaries and
+epoch-sized numbers are computed once a minute in `_decide`.
+"""
+
+import modes
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+HALF_DAY = const(43200)
+MINUTE_MS = const(60000)
+
+NO_TIME = const(0)
+RUN = const(1)
+RACE = const(2)
+WAIT = const(3)
+SET_RUN = const(4)
+SET_HOLD = const(5)
+STATE_NAMES = ("no time", "run", "race", "wait", "set hands", "set hands (held)")
+
+_NO_TIME_POLL_MS = const(1000)  # how often to look for the time before the first sync
+_SET_GAP_MS = const(250)  # the second hand's pace while the user aligns it
+
+
+class Controller:
+    def __init__(
+        self,
+        wall,
+        motor,
+        store,
+        ticks_diff,
+        ticks_add,
+        cycle=None,
+        mode=None,
+        min_gap_ms=125,
+        seed=1,
+        hands=0,
+        led=None,
+    ):
+        self.wall = wall
+        self.motor = motor
+        self.store = store
+        self.diff = ticks_diff
+        self.add = ticks_add
+        self.led = led
+        self.min_gap_ms = min_gap_ms
+        self.cycle = tuple(cycle) if cycle else modes.NAMES
+        self.rng = modes.Rng(seed)
+        saved = store.load()
+        if saved is None:
+            # First boot: the hands show what the config says; keep it now,
+            # so a power cut before the first pulse loses nothing.
+            self.p = hands % HALF_DAY
+            self.swap = 0
+            name = mode if mode in self.cycle else self.cycle[0]
+            store.reset(self.p)
+            store.save_settings(name, self.swap)
+        else:
+            self.p, name, self.swap = saved
+            if name not in self.cycle:
+                name = mode if mode in self.cycle else self.cycle[0]
+        self.mode = modes.get(name)
+        self.state = NO_TIME
+        self.plan = None
+        self.index = 0
+        self.minute_start = 0  # ticks at which the current plan's minute began
+        self.boundary = 0  # ticks of the next minute boundary
+        self.target = 0  # the dial position due at that boundary
+        self.last_pulse = None  # ticks of the last pulse start
+        self.due = None  # ticks of the next pulse, or None
+        self.wake = 0
+        self.pulses = 0  # since start, for reports and tests
+        self._set_from = 0
+
+    # -- the loop's calls ----------------------------------------------------
+
+    def start(self, now):
+        return self._decide(now)
+
+    def run(self, now):
+        """Do what is due at `now` (at most one pulse); return the next wake."""
+        due = self.due
+        if due is not None and self.diff(now, due) >= 0:
+            self._pulse(now)
+            state = self.state
+            if state == RUN:
+                self.index += 1
+                if self.index < len(self.plan):
+                    return self._schedule(self.add(self.minute_start, self.plan[self.index]))
+                return self._decide(now)  # the :00 pulse is done: next minute
+            if state == RACE:
+                return self._race_on(now)
+            if state == SET_RUN:
+                return self._schedule(self.add(now, _SET_GAP_MS))
+            self.due = None  # SET_HOLD: the single step is done
+            self.wake = self.add(now, 3600000)
+            return self.wake
+        if self.due is None and self.diff(now, self.wake) >= 0 and self.state < SET_RUN:
+            return self._decide(now)
+        return self.wake
+
+    def resync(self, now):
+        """The time was set or jumped: re-plan from where the hands are."""
+        if self.state >= SET_RUN:
+            return self.wake
+        return self._decide(now)
+
+    def press(self, now):
+        """Short press: the next mode at once; in set-hands, stop or step."""
+        if self.state == SET_RUN:
+            self.state = SET_HOLD
+            self.due = None
+            self.wake = self.add(now, 3600000)
+            return self.wake
+        if self.state == SET_HOLD:
+            return self._schedule(now)  # one step
+        names = self.cycle
+        i = 0
+        for j in range(len(names)):
+            if names[j] == self.mode.name:
+                i = j
+        self.mode = modes.get(names[(i + 1) % len(names)])
+        self.store.save_settings(self.mode.name, self.swap)
+        if self.led is not None:
+            self.led.blink((i + 1) % len(names) + 1)
+        if self.state == RUN:
+            return self._decide(now)  # the rest of this minute, re-planned
+        return self.wake
+
+    def long_press(self, now):
+        """The set-hands procedure.
+
+        1. Long press: the second hand goes round at 4 steps a second.
+        2. Short press: it stops; each further short press steps it once,
+           until it points exactly at 12.
+        3. Turn the movement's knob until the hour and minute hands show
+           exactly 12:00.
+        4. Long press: done. The hands show 12:00:00, which the firmware now
+           knows; it then brings them to the time by the faster way.
+        A double press at any step cancels.
+        """
+        if self.state < SET_RUN:
+            self._set_from = self.p
+            self.state = SET_RUN
+            self._show()
+            return self._schedule(now)
+        # Done: the hands show 12:00:00. The rotor is in the state that
+        # follows the last pulse; if that state is an odd one, the second
+        # hand sits on its shaft one step round from our numbering, so the
+        # coil's two pins swap roles from now on (the same as swapping the
+        # two wires) and the next pulse still alternates.
+        self.swap ^= self.p % 2
+        self.p = 0
+        self.store.reset(self.p)
+        self.store.save_settings(self.mode.name, self.swap)
+        self.state = NO_TIME
+        self.due = None
+        return self._decide(now)
+
+    def double_press(self, now):
+        """Cancel the set-hands procedure (the hands keep the steps made)."""
+        if self.state >= SET_RUN:
+            self.state = NO_TIME
+            self.due = None
+            return self._decide(now)
+        return self.wake
+
+    @property
+    def in_sync(self):
+        return self.state == RUN
+
+    # -- inside --------------------------------------------------------------
+
+    def _pulse(self, now):
+        # Record the position the pulse brings before starting it: a pulse
+        # that has begun counts as done (see ARCHITECTURE.md, persistence).
+        p = self.p
+        nxt = p + 1
+        if nxt == HALF_DAY:
+            nxt = 0
+        self.store.save(nxt)
+        self.motor.pulse((p & 1) ^ self.swap)
+        self.p = nxt
+        self.last_pulse = now
+        self.pulses += 1
+
+    def _schedule(self, at):
+        """Next pulse at `at`, but never sooner than the motor allows."""
+        last = self.last_pulse
+        if last is not None:
+            earliest = self.add(last, self.min_gap_ms)
+            if self.diff(at, earliest) < 0:
+                at = earliest
+        self.due = at
+        self.wake = at
+        return at
+
+    def _show(self):
+        if self.led is not None:
+            self.led.show(self.state)
+
+    def _decide(self, now):
+        """Choose how to make the next minute boundary right; once a minute,
+        and after a mode change, a sync or a jump."""
+        found = self.wall.boundary(now)
+        if found is None:
+            self.state = NO_TIME
+            self.due = None
+            self.wake = self.add(now, _NO_TIME_POLL_MS)
+            self._show()
+            return self.wake
+        self.boundary, self.target = found
+        left = self.diff(self.boundary, now)
+        if left > MINUTE_MS:
+            left = MINUTE_MS
+        k = (self.target - self.p) % HALF_DAY  # pulses that make the boundary exact
+        gap = self.min_gap_ms
+        if 0 < k <= 60 and k * gap <= left:
+            self.state = RUN
+            self.minute_start = self.add(self.boundary, -MINUTE_MS)
+            self.plan = self.mode.plan(MINUTE_MS - left, 60 - k, self.rng, gap)
+            self.index = 0
+            self._show()
+            return self._schedule(self.add(self.minute_start, self.plan[0]))
+        if k == 0 or not self._race_is_faster(k, left):
+            self.state = WAIT  # ahead: stand still, look again at the boundary
+            self.due = None
+            self.wake = self.boundary
+            self._show()
+            return self.wake
+        self.state = RACE
+        self._show()
+        return self._schedule(now)
+
+    def _race_is_faster(self, k, left):
+        """Advance at full speed, or stand still: which is right sooner?"""
+        gap = self.min_gap_ms
+        if gap >= 1000:
+            return False  # the hand cannot outrun time
+        behind_ms = k * 1000 - left  # how far the hand is behind the time now
+        race_ms = behind_ms * gap // (1000 - gap)
+        stand_ms = HALF_DAY * 1000 - behind_ms
+        return race_ms <= stand_ms
+
+    def _race_on(self, now):
+        """After a racing pulse: hand over to the mode as soon as it can make
+        the next boundary exactly; otherwise race on."""
+        if self.diff(now, self.boundary) >= 0:
+            return self._decide(now)  # a boundary passed: new target
+        k = self.target - self.p
+        if k < 0:
+            k += HALF_DAY
+        if k <= 60 and k * self.min_gap_ms <= self.diff(self.boundary, now):
+            return self._decide(now)
+        return self._schedule(self.add(now, self.min_gap_ms))

@@ -1,0 +1,161 @@
+"""What survives a power cut: the dial position, the mode, the coil swap.
+
+    store.load()                  # (p, mode_name, swap) or None when empty
+    store.save(p)                 # once per pulse, before the pulse starts
+    store.save_settings(mode, swap)   # on a mode change or after set-hands
+
+The position file holds two 4-byte slots; position p goes to slot p % 2,
+which alternates with every pulse. A write torn by a power cut spoils at most
+the slot being written, and the other slot then holds the position before
+that pulse, which had not started: nothing is lost. Each slot is p (2 bytes)
+plus a 2-byte check, so an unwritten or torn slot is recognised.
+
+Flash wear (ARCHITECTURE.md has the arithmetic): an 8-byte file lives inline
+in littlefs's metadata, so a save is one small metadata commit, not a block
+erase; compactions, spread over the free blocks by littlefs's wear levelling,
+give decades on a 1 MB filesystem.
+
+Settings are rare; they are written to a temporary file and renamed, which
+is atomic on littlefs and on POSIX filesystems.
+"""
+
+import json
+import os
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+HALF_DAY = const(43200)
+_MUL = const(40503)
+_ADD = const(12345)
+
+
+def _check(p):
+    return (p * _MUL + _ADD) & 0xFFFF
+
+
+def _slot(data, i):
+    """The position in slot i of `data`, or None if the slot is not valid."""
+    if len(data) < 4 * i + 4:
+        return None
+    p = data[4 * i] | (data[4 * i + 1] << 8)
+    check = data[4 * i + 2] | (data[4 * i + 3] << 8)
+    if p >= HALF_DAY or check != _check(p):
+        return None
+    return p
+
+
+def newest(data):
+    """The position a two-slot record holds: the later of its valid slots."""
+    a = _slot(data, 0)
+    b = _slot(data, 1)
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if (a - b) % HALF_DAY == 1:
+        return a
+    if (b - a) % HALF_DAY == 1:
+        return b
+    # Not neighbours: only a reset writes that way, and it writes p's slot
+    # last, after the other slot holds p - 1; a cut in between leaves this.
+    return a if a % 2 == 0 else b
+
+
+class FileStore:
+    """The store on a filesystem: littlefs on a board, a folder on a host."""
+
+    def __init__(self, directory="."):
+        self.position_path = directory + "/position.bin"
+        self.settings_path = directory + "/settings.json"
+        self._record = bytearray(4)  # reused: save() allocates nothing
+        self._file = None
+
+    def load(self):
+        try:
+            with open(self.position_path, "rb") as f:
+                p = newest(f.read(8))
+        except OSError:
+            p = None
+        if p is None:
+            return None
+        mode, swap = None, 0
+        try:
+            with open(self.settings_path) as f:
+                settings = json.load(f)
+            mode = settings.get("mode")
+            swap = 1 if settings.get("swap") else 0
+        except (OSError, ValueError, AttributeError):
+            pass  # lost settings: the default mode; the position is what matters
+        return p, mode, swap
+
+    def _open(self):
+        try:
+            self._file = open(self.position_path, "r+b")
+        except OSError:
+            self._file = open(self.position_path, "w+b")
+            self._file.write(bytes(8))
+            self._file.flush()
+
+    def save(self, p):
+        if self._file is None:
+            self._open()
+        record = self._record
+        check = _check(p)
+        record[0] = p & 0xFF
+        record[1] = p >> 8
+        record[2] = check & 0xFF
+        record[3] = check >> 8
+        f = self._file
+        f.seek(4 * (p & 1))
+        f.write(record)
+        f.flush()
+
+    def reset(self, p):
+        """Set a position that does not follow the last one (first boot,
+        set-hands): the other slot first says "just before p"."""
+        self.save((p - 1) % HALF_DAY)
+        self.save(p)
+
+    def save_settings(self, mode, swap):
+        tmp = self.settings_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"mode": mode, "swap": swap}, f)
+        os.rename(tmp, self.settings_path)
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class MemoryStore:
+    """A store in RAM that outlives the controllers given it: the tests' and
+    the scenario runner's flash, which a simulated power cut does not erase."""
+
+    def __init__(self):
+        self.p = None
+        self.mode = None
+        self.swap = 0
+        self.writes = 0
+
+    def load(self):
+        if self.p is None:
+            return None
+        return self.p, self.mode, self.swap
+
+    def save(self, p):
+        self.p = p
+        self.writes += 1
+
+    def reset(self, p):
+        self.save(p)
+
+    def save_settings(self, mode, swap):
+        self.mode = mode
+        self.swap = swap

@@ -1,0 +1,248 @@
+"""Headless scenario runner: `python -m sim scenario FILE.json [--out REPORT.json]`.
+
+Runs the real controller in the virtual world (sim/world.py) as fast as the
+CPU allows, then reports every pulse in true UTC, the mode changes, and a
+summary of the minute-accuracy checks. A bad scenario file gets one line on
+stderr naming the field, and exit status 2. No pygame needed.
+"""
+
+import bisect
+import datetime
+import json
+import sys
+
+import modes
+from firmware.tz import Zone
+from firmware.wall import target_at
+from sim.world import World, parse_hms
+
+EVENT_TYPES = ("press", "long_press", "double_press", "power_cut", "ntp_outage", "ntp_step")
+BUDGET_MS = 20  # the :00 pulse's timing budget in virtual time
+HOLDOVER_BUDGET_MS = 100  # ... at the end of a long NTP outage
+HOLDOVER_AFTER_MS = 3600 * 1000  # an outage this long counts as holdover
+MAX_DURATION_S = 400 * 86400
+KNOWN = ("start", "duration_s", "tz", "mode", "seed", "hands", "oscillator_ppm", "min_gap_ms", "pulse_ms", "events")
+
+
+class ScenarioError(ValueError):
+    """A bad scenario file; the message names the field."""
+
+
+def _number(value, field, low, high, integer=False):
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise ScenarioError("%s: must be %s, got %r" % (field, "an integer" if integer else "a number", value))
+    if not low <= value <= high:
+        raise ScenarioError("%s: must be in [%s, %s], got %r" % (field, low, high, value))
+    return value
+
+
+def parse_start(value):
+    if not isinstance(value, str):
+        raise ScenarioError("start: must be an ISO 8601 UTC time string, got %r" % (value,))
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ScenarioError("start: not an ISO 8601 time: %r" % (value,)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return (moment - epoch) // datetime.timedelta(milliseconds=1)
+
+
+def load(text):
+    """Parse and check a scenario; return a dict of clean values."""
+    try:
+        raw = json.loads(text)
+    except ValueError as e:
+        raise ScenarioError("file: not valid JSON (%s)" % e) from None
+    if not isinstance(raw, dict):
+        raise ScenarioError("file: must hold one JSON object")
+    if "start" not in raw:
+        raise ScenarioError("start: missing")
+    s = {"start_ms": parse_start(raw["start"])}
+    s["duration_s"] = _number(raw.get("duration_s", 3600), "duration_s", 0, MAX_DURATION_S)
+    tz = raw.get("tz", "UTC0")
+    if not isinstance(tz, str):
+        raise ScenarioError("tz: must be a POSIX TZ string, got %r" % (tz,))
+    try:
+        Zone(tz)
+    except ValueError as e:
+        raise ScenarioError("tz: %s" % e) from None
+    s["tz"] = tz
+    mode = raw.get("mode", modes.NAMES[0])
+    if mode not in modes.NAMES:
+        raise ScenarioError("mode: unknown mode %r (known: %s)" % (mode, ", ".join(modes.NAMES)))
+    s["mode"] = mode
+    s["seed"] = _number(raw.get("seed", 1), "seed", -(2**63), 2**63, integer=True)
+    hands = raw.get("hands")
+    if hands is not None:
+        try:
+            parse_hms(hands)
+        except ValueError as e:
+            raise ScenarioError("hands: %s" % e) from None
+    s["hands"] = hands
+    s["oscillator_ppm"] = _number(raw.get("oscillator_ppm", 0), "oscillator_ppm", -500, 500)
+    s["min_gap_ms"] = _number(raw.get("min_gap_ms", 125), "min_gap_ms", 1, 1000, integer=True)
+    s["pulse_ms"] = _number(raw.get("pulse_ms", 31), "pulse_ms", 1, s["min_gap_ms"], integer=True)
+    events = raw.get("events", [])
+    if not isinstance(events, list):
+        raise ScenarioError("events: must be a list")
+    s["events"] = [_event(e, i, s["duration_s"]) for i, e in enumerate(events)]
+    s["unknown"] = sorted(k for k in raw if k not in KNOWN)
+    return s
+
+
+def _event(raw, i, duration_s):
+    where = "events[%d]" % i
+    if not isinstance(raw, dict):
+        raise ScenarioError("%s: must be an object" % where)
+    kind = raw.get("type")
+    if kind not in EVENT_TYPES:
+        raise ScenarioError("%s.type: unknown event type %r (known: %s)" % (where, kind, ", ".join(EVENT_TYPES)))
+    if "at_s" not in raw:
+        raise ScenarioError("%s.at_s: missing" % where)
+    event = {"type": kind, "at_s": _number(raw["at_s"], where + ".at_s", 0, MAX_DURATION_S)}
+    if kind in ("power_cut", "ntp_outage"):
+        if "duration_s" not in raw:
+            raise ScenarioError("%s.duration_s: missing" % where)
+        event["duration_s"] = _number(raw["duration_s"], where + ".duration_s", 0, MAX_DURATION_S)
+    if kind == "ntp_step":
+        if "offset_ms" not in raw:
+            raise ScenarioError("%s.offset_ms: missing" % where)
+        event["offset_ms"] = _number(raw["offset_ms"], where + ".offset_ms", -86400000, 86400000, integer=True)
+    return event
+
+
+def timed_events(world, scenario):
+    """The scenario's events as (true ms, action), in time order."""
+    start = scenario["start_ms"]
+    out = []
+    for e in scenario["events"]:
+        at = start + int(round(e["at_s"] * 1000))
+        kind = e["type"]
+        if kind in ("press", "long_press", "double_press"):
+            out.append((at, lambda kind=kind: world.press(kind)))
+        elif kind == "power_cut":
+            out.append((at, world.power_off))
+            out.append((at + int(round(e["duration_s"] * 1000)), world.power_on))
+        elif kind == "ntp_outage":
+            until = at + int(round(e["duration_s"] * 1000))
+            out.append((at, lambda until=until: world.ntp_outage(until)))
+        elif kind == "ntp_step":
+            out.append((at, lambda ms=e["offset_ms"]: world.step(ms)))
+    out.sort(key=lambda pair: pair[0])
+    return out
+
+
+def summarise(world, scenario):
+    """The minute-accuracy checks over every local minute boundary of the run.
+
+    A boundary is right when a pulse starts within the budget of it and
+    leaves the hands on its target. Wrong boundaries in a row form a
+    recovery window (a power cut, a DST jump, a step being mended).
+    """
+    zone = Zone(scenario["tz"])
+    start = scenario["start_ms"]
+    end = start + int(scenario["duration_s"] * 1000)
+    times = [p[0] for p in world.pulses]
+    checked = right = 0
+    worst = 0
+    windows = []
+    open_window = None
+    b = start - start % 60000 + 60000
+    while b <= end:
+        offset = zone.offset(b // 1000) * 1000
+        if (b + offset) % 60000 == 0:  # a local minute boundary
+            checked += 1
+            budget = HOLDOVER_BUDGET_MS if world.in_holdover_at(b, HOLDOVER_AFTER_MS) else BUDGET_MS
+            tgt = target_at(b + offset)
+            i = bisect.bisect_left(times, b - budget)
+            error = None
+            while i < len(times) and times[i] <= b + budget:
+                if world.pulses[i][2] == tgt:
+                    error = times[i] - b
+                    break
+                i += 1
+            if error is not None:
+                right += 1
+                worst = max(worst, abs(error))
+                if open_window is not None:
+                    windows.append([open_window, b, (b - open_window) // 1000])
+                    open_window = None
+            elif open_window is None:
+                open_window = b
+        b += 60000
+    if open_window is not None:
+        windows.append([open_window, None, None])
+    return {
+        "minutes_checked": checked,
+        "minutes_right": right,
+        "minutes_wrong": checked - right,
+        "worst_boundary_error_ms": worst,
+        "recoveries": windows,
+        "longest_recovery_s": max((w[2] for w in windows if w[2] is not None), default=0),
+        "unrecovered_at_end": open_window is not None,
+        "pulses": len(world.pulses),
+        "min_gap_ms_seen": min((b - a for a, b in zip(times, times[1:])), default=None),
+        "polarity_follows_p": all(p[1] == (p[2] - 1) % 2 for p in world.pulses),
+        "hands_agree_with_p": world.rotor.shown == world.store.p,
+    }
+
+
+def run(scenario):
+    world = World(
+        scenario["start_ms"],
+        tz=scenario["tz"],
+        mode=scenario["mode"],
+        seed=scenario["seed"],
+        hands=scenario["hands"],
+        oscillator_ppm=scenario["oscillator_ppm"],
+        min_gap_ms=scenario["min_gap_ms"],
+        pulse_ms=scenario["pulse_ms"],
+    )
+    end = scenario["start_ms"] + int(round(scenario["duration_s"] * 1000))
+    world.run_until(end, timed_events(world, scenario))
+    return {
+        "pulses": world.pulses,
+        "mode_changes": world.mode_changes,
+        "summary": summarise(world, scenario),
+    }
+
+
+def main(argv):
+    args = list(argv)
+    out = None
+    if "--out" in args:
+        i = args.index("--out")
+        if i + 1 >= len(args):
+            print("scenario: --out needs a file name", file=sys.stderr)
+            return 2
+        out = args[i + 1]
+        del args[i : i + 2]
+    if len(args) != 1:
+        print("usage: python -m sim scenario FILE.json [--out REPORT.json]", file=sys.stderr)
+        return 2
+    try:
+        with open(args[0]) as f:
+            text = f.read()
+    except OSError as e:
+        print("scenario: cannot read %s: %s" % (args[0], e.strerror), file=sys.stderr)
+        return 2
+    try:
+        scenario = load(text)
+    except ScenarioError as e:
+        print("scenario: %s" % e, file=sys.stderr)
+        return 2
+    for key in scenario["unknown"]:
+        print("scenario: ignoring unknown field %r" % key, file=sys.stderr)
+    report = run(scenario)
+    if out is None:
+        json.dump(report, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        with open(out, "w") as f:
+            json.dump(report, f)
+        json.dump(report["summary"], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return 0
