@@ -53,7 +53,13 @@ SET_HOLD = const(5)
 STATE_NAMES = ("no time", "run", "race", "wait", "set hands", "set hands (held)")
 
 _NO_TIME_POLL_MS = const(1000)  # how often to look for the time before the first sync
+# The motor's limit is in real time, but the board counts its own ms, which
+# may run up to a few hundred ppm fast: one ms more between pulse starts
+# covers that for any gap under a second.
+_GAP_MARGIN_MS = const(1)
 _SET_GAP_MS = const(250)  # the second hand's pace while the user aligns it
+_SET_STEPS = const(120)  # it goes round twice at most, then holds
+_SET_IDLE_MS = const(120000)  # held untouched this long: the user walked away
 
 
 class Controller:
@@ -77,7 +83,7 @@ class Controller:
         self.diff = ticks_diff
         self.add = ticks_add
         self.led = led
-        self.min_gap_ms = min_gap_ms
+        self.gap = min_gap_ms + _GAP_MARGIN_MS  # between pulse starts, in board ms
         self.cycle = tuple(cycle) if cycle else modes.NAMES
         self.rng = modes.Rng(seed)
         saved = store.load()
@@ -104,11 +110,14 @@ class Controller:
         self.due = None  # ticks of the next pulse, or None
         self.wake = 0
         self.pulses = 0  # since start, for reports and tests
-        self._set_from = 0
+        self._set_steps = 0
 
     # -- the loop's calls ----------------------------------------------------
 
     def start(self, now):
+        # Count the boot as a pulse for spacing: a reset right after a pulse
+        # must not let the next one follow too closely.
+        self.last_pulse = now
         return self._decide(now)
 
     def run(self, now):
@@ -125,11 +134,13 @@ class Controller:
             if state == RACE:
                 return self._race_on(now)
             if state == SET_RUN:
-                return self._schedule(self.add(now, _SET_GAP_MS))
-            self.due = None  # SET_HOLD: the single step is done
-            self.wake = self.add(now, 3600000)
-            return self.wake
-        if self.due is None and self.diff(now, self.wake) >= 0 and self.state < SET_RUN:
+                self._set_steps += 1
+                if self._set_steps < _SET_STEPS:
+                    return self._schedule(self.add(now, _SET_GAP_MS))
+            return self._hold(now)  # SET_HOLD: the single step is done
+        if self.due is None and self.diff(now, self.wake) >= 0:
+            if self.state >= SET_RUN:
+                return self.double_press(now)  # set-hands left untouched: cancel
             return self._decide(now)
         return self.wake
 
@@ -142,10 +153,7 @@ class Controller:
     def press(self, now):
         """Short press: the next mode at once; in set-hands, stop or step."""
         if self.state == SET_RUN:
-            self.state = SET_HOLD
-            self.due = None
-            self.wake = self.add(now, 3600000)
-            return self.wake
+            return self._hold(now)
         if self.state == SET_HOLD:
             return self._schedule(now)  # one step
         names = self.cycle
@@ -171,10 +179,12 @@ class Controller:
            exactly 12:00.
         4. Long press: done. The hands show 12:00:00, which the firmware now
            knows; it then brings them to the time by the faster way.
-        A double press at any step cancels.
+        A double press at any step cancels, and so do two minutes without a
+        press; the hand has gone round twice at most by then. Cancelled, the
+        clock keeps counting the steps it made and puts the hands right.
         """
         if self.state < SET_RUN:
-            self._set_from = self.p
+            self._set_steps = 0
             self.state = SET_RUN
             self._show()
             return self._schedule(now)
@@ -222,12 +232,20 @@ class Controller:
         """Next pulse at `at`, but never sooner than the motor allows."""
         last = self.last_pulse
         if last is not None:
-            earliest = self.add(last, self.min_gap_ms)
+            earliest = self.add(last, self.gap)
             if self.diff(at, earliest) < 0:
                 at = earliest
         self.due = at
         self.wake = at
         return at
+
+    def _hold(self, now):
+        """Set-hands: the second hand stands; wait for the user."""
+        self.state = SET_HOLD
+        self.due = None
+        self.wake = self.add(now, _SET_IDLE_MS)
+        self._show()
+        return self.wake
 
     def _show(self):
         if self.led is not None:
@@ -248,11 +266,22 @@ class Controller:
         if left > MINUTE_MS:
             left = MINUTE_MS
         k = (self.target - self.p) % HALF_DAY  # pulses that make the boundary exact
-        gap = self.min_gap_ms
-        if 0 < k <= 60 and k * gap <= left:
+        gap = self.gap
+        # The plan's first pulse comes a gap after its `now`: plan from the
+        # last pulse when that was less than a gap ago, so the first pulse
+        # is as early as the motor allows, and not a gap later.
+        since = gap
+        if self.last_pulse is not None:
+            since = self.diff(now, self.last_pulse)
+            if since > gap:
+                since = gap
+        plan_now = MINUTE_MS - left - since
+        if plan_now < 0:
+            plan_now = 0
+        if 0 < k <= 60 and k * gap <= MINUTE_MS - plan_now:
             self.state = RUN
             self.minute_start = self.add(self.boundary, -MINUTE_MS)
-            self.plan = self.mode.plan(MINUTE_MS - left, 60 - k, self.rng, gap)
+            self.plan = self.mode.plan(plan_now, 60 - k, self.rng, gap)
             self.index = 0
             self._show()
             return self._schedule(self.add(self.minute_start, self.plan[0]))
@@ -268,7 +297,7 @@ class Controller:
 
     def _race_is_faster(self, k, left):
         """Advance at full speed, or stand still: which is right sooner?"""
-        gap = self.min_gap_ms
+        gap = self.gap
         if gap >= 1000:
             return False  # the hand cannot outrun time
         behind_ms = k * 1000 - left  # how far the hand is behind the time now
@@ -284,6 +313,6 @@ class Controller:
         k = self.target - self.p
         if k < 0:
             k += HALF_DAY
-        if k <= 60 and k * self.min_gap_ms <= self.diff(self.boundary, now):
+        if k <= 60 and k * self.gap <= self.diff(self.boundary, now):
             return self._decide(now)
-        return self._schedule(self.add(now, self.min_gap_ms))
+        return self._schedule(self.add(now, self.gap))

@@ -31,40 +31,56 @@ except ImportError:  # CPython
 
 
 HALF_DAY = const(43200)
-_MUL = const(40503)
+_MUL = const(40503)  # = _MUL_HI * 256 + _MUL_LO
+_MUL_HI = const(158)
+_MUL_LO = const(55)
 _ADD = const(12345)
+_RESET_MARK = const(0x5A5A)  # xored into the check of reset()'s first record
 
 
 def _check(p):
-    return (p * _MUL + _ADD) & 0xFFFF
+    # (p * _MUL + _ADD) & 0xFFFF, computed without p * _MUL (up to 1.7e9):
+    # a value >= 2**30 is a heap int on a 32-bit board, and this runs per
+    # pulse. Only the low byte of p * _MUL_HI reaches the low 16 bits.
+    return (p * _MUL_LO + (((p * _MUL_HI) & 0xFF) << 8) + _ADD) & 0xFFFF
 
 
 def _slot(data, i):
-    """The position in slot i of `data`, or None if the slot is not valid."""
+    """(p, is_reset_mark) in slot i of `data`, or None if it is not valid."""
     if len(data) < 4 * i + 4:
         return None
     p = data[4 * i] | (data[4 * i + 1] << 8)
     check = data[4 * i + 2] | (data[4 * i + 3] << 8)
-    if p >= HALF_DAY or check != _check(p):
+    if p >= HALF_DAY:
         return None
-    return p
+    if check == _check(p):
+        return p, False
+    if check == _check(p) ^ _RESET_MARK:
+        return p, True
+    return None
 
 
 def newest(data):
-    """The position a two-slot record holds: the later of its valid slots."""
+    """The position a two-slot record holds.
+
+    Normally the later of two neighbours. `reset(p)` first writes p - 1
+    marked as a reset, then p: if power fails between the two, the mark
+    still tells where the hands were set, p."""
     a = _slot(data, 0)
     b = _slot(data, 1)
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if (a - b) % HALF_DAY == 1:
-        return a
-    if (b - a) % HALF_DAY == 1:
-        return b
-    # Not neighbours: only a reset writes that way, and it writes p's slot
-    # last, after the other slot holds p - 1; a cut in between leaves this.
-    return a if a % 2 == 0 else b
+    for one, other in ((a, b), (b, a)):
+        if one is None:
+            if other is None:
+                return None
+            return (other[0] + 1) % HALF_DAY if other[1] else other[0]
+    if (a[0] - b[0]) % HALF_DAY == 1:
+        return a[0]
+    if (b[0] - a[0]) % HALF_DAY == 1:
+        return b[0]
+    for mark in (a, b):
+        if mark[1]:
+            return (mark[0] + 1) % HALF_DAY
+    return a[0]  # not written by this store
 
 
 class FileStore:
@@ -84,6 +100,10 @@ class FileStore:
             p = None
         if p is None:
             return None
+        # Open the file for the saves now, at boot, not at the first pulse:
+        # opening allocates and takes time that a pulse cannot spare.
+        if self._file is None:
+            self._open()
         mode, swap = None, 0
         try:
             with open(self.settings_path) as f:
@@ -102,11 +122,11 @@ class FileStore:
             self._file.write(bytes(8))
             self._file.flush()
 
-    def save(self, p):
+    def save(self, p, mark=0):
         if self._file is None:
             self._open()
         record = self._record
-        check = _check(p)
+        check = _check(p) ^ mark
         record[0] = p & 0xFF
         record[1] = p >> 8
         record[2] = check & 0xFF
@@ -119,7 +139,7 @@ class FileStore:
     def reset(self, p):
         """Set a position that does not follow the last one (first boot,
         set-hands): the other slot first says "just before p"."""
-        self.save((p - 1) % HALF_DAY)
+        self.save((p - 1) % HALF_DAY, _RESET_MARK)
         self.save(p)
 
     def save_settings(self, mode, swap):

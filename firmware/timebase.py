@@ -365,6 +365,14 @@ class TimeBase:
         self._p = u_ps + (n - e) * (_PS + self._freq) - shown
         return ABSORBED
 
+    def glitch(self, ms):
+        """Jump the shown time by `ms` with no sample behind it, as a
+        disturbed clock would. The simulator's ntp_step event uses it; the
+        next sample finds the error and mends it (a STEP, or a slew)."""
+        if self._synced:
+            self._m_ps += ms * _PS
+            self._hi_e = None
+
     def _jumped(self, e, err):
         since = e - self._last_e
         if since < 0:

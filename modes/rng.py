@@ -67,7 +67,8 @@ class Rng:
 
     def below(self, n):
         """Uniform int in [0, n), for 0 < n <= 2**30, without modulo bias."""
-        if n <= 0 or n > _MAX30 + 1:
+        # n - 1 > _MAX30, not n > 2**30: 2**30 itself is a heap int on a board.
+        if n <= 0 or n - 1 > _MAX30:
             raise ValueError("below(n) needs 0 < n <= 2**30")
         while True:
             r = self.bits30()

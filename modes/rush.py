@@ -12,8 +12,12 @@ class Rush(Mode):
 
     def plan(self, now_ms, second, rng, min_gap_ms):
         count = remaining(now_ms, second, min_gap_ms)
-        # Race from now to :59; fit() squeezes the race when time is short
-        # and slows it to the motor's limit when race_ms is faster than that.
-        times = [now_ms + (i + 1) * self.race_ms for i in range(count)]
+        # Race from now to :59. When time is short the race is squeezed
+        # evenly over what is left (no wait at :59 then); fit() slows it to
+        # the motor's limit when race_ms is faster than that.
+        pace = self.race_ms
+        if pace * count > MINUTE_MS - now_ms:
+            pace = (MINUTE_MS - now_ms) // count
+        times = [now_ms + (i + 1) * pace for i in range(count)]
         times[-1] = MINUTE_MS
         return fit(times, now_ms, min_gap_ms)

@@ -78,11 +78,15 @@ def settle(gaps, now_ms, min_gap_ms, wait_at=0):
     if total < left:
         gaps[wait_at] += left - total
         total = left
-    # Running sums become times, scaled by left/total (1 unless behind).
-    run = 0
+    # Running sums become times, scaled by left/total when behind. (The
+    # product can pass 2**30, a heap int on a board: only when scaling.)
+    run = now_ms
     for i in range(len(gaps)):
         run += gaps[i]
-        gaps[i] = now_ms + (run * left) // total
+        gaps[i] = run
+    if total != left:
+        for i in range(len(gaps)):
+            gaps[i] = now_ms + ((gaps[i] - now_ms) * left) // total
     return fit(gaps, now_ms, min_gap_ms)
 
 

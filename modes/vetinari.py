@@ -1,5 +1,6 @@
 """vetinari: every gap drawn afresh between min_ms and max_ms (Terry
 Pratchett's Lord Vetinari's clock), yet 60 of them make exactly one minute.
+The bounds must lie symmetrically about 1000 ms, the mean gap of a minute.
 
 How: gaps come in pairs (m + u, m - u) with u uniform, so each pair sums to
 2m and every gap on its own is uniform over [m - w, m + w]; a shuffle then
@@ -14,9 +15,18 @@ from modes.shape import MINUTE_MS, even_gaps, remaining, settle
 class Vetinari(Mode):
     NAME = "vetinari"
     PARAMS = (
-        ("min_ms", 500, 1, 1000, "shortest gap between ticks"),
-        ("max_ms", 1500, 1000, 60000, "longest gap between ticks"),
+        ("min_ms", 500, 1, 999, "shortest gap between ticks"),
+        ("max_ms", 1500, 1001, 1999, "longest gap between ticks"),
     )
+
+    def check(self):
+        # Pairs (1000 + u, 1000 - u) keep every minute exact; bounds that
+        # are not symmetric about 1000 could not all be reached.
+        if self.min_ms + self.max_ms != 2000:
+            raise ValueError(
+                "vetinari: min_ms and max_ms must be symmetric about 1000 (min_ms + max_ms == 2000), got %d and %d"
+                % (self.min_ms, self.max_ms)
+            )
 
     def plan(self, now_ms, second, rng, min_gap_ms):
         count = remaining(now_ms, second, min_gap_ms)

@@ -93,11 +93,12 @@ class World:
         self.ntp_delay_ms = ntp_delay_ms
         self.poll_ms = poll_ms
         self.store = MemoryStore()
+        self.slew_ppm = 500  # how fast the time base works off a small error
         self.pulses = []  # [true utc ms, polarity, p after]
         self.mode_changes = []  # [true utc ms, name]
+        self.resets = []  # [index into pulses, p]: p set without a pulse (set-hands)
         self.ntp_down_until = None
         self.synced_at = []  # true ms of every successful SNTP exchange
-        self.glitch_ms = 0  # ticks jump (ntp_step): the time base is then off
         self.powered = False
         self.boots = 0
         self._first_origin = ticks_origin
@@ -117,7 +118,7 @@ class World:
         """The board's ticks_ms now: the drifting oscillator, wrapped."""
         elapsed = self.true_ms - self._boot_ms
         scaled = elapsed * (PPM + self.ppm) // PPM
-        return (self._ticks_origin + scaled + self.glitch_ms) % PERIOD
+        return (self._ticks_origin + scaled) % PERIOD
 
     def true_ms_at(self, ticks):
         """The first true ms at which the board's ticks reach `ticks`."""
@@ -141,11 +142,10 @@ class World:
         self.powered = True
         self.boots += 1
         self._boot_ms = self.true_ms
-        self.glitch_ms = 0
         # Each boot the counter starts somewhere else; the first boot starts
         # five minutes before the wrap, so every run crosses it early.
         self._ticks_origin = (self._first_origin + (self.boots - 1) * 387420489) % PERIOD
-        self.timebase = TimeBase(ticks_diff, ticks_add)
+        self.timebase = TimeBase(ticks_diff, ticks_add, max_slew_ppm=self.slew_ppm)
         self.controller = Controller(
             Wall(self.timebase, self.zone),
             Motor(self),
@@ -197,11 +197,10 @@ class World:
         self.ntp_down_until = until_ms
 
     def step(self, offset_ms):
-        """A glitch: the board's ticks jump, so its time base is off by
-        `offset_ms` against true time until a sync finds and mends it."""
+        """A glitch: the board's time base jumps by `offset_ms` against true
+        time; the board does not know until a sync finds and mends it."""
         if self.powered:
-            self.glitch_ms += offset_ms
-            self.wake = self.controller.run(self.ticks())
+            self.timebase.glitch(offset_ms)
 
     def in_holdover_at(self, true_ms, after_ms):
         """Whether, at `true_ms`, the last sync is at least `after_ms` old."""
@@ -212,6 +211,7 @@ class World:
         if not self.powered:
             return
         before = self.controller.mode.name
+        p_before = self.controller.p
         now = self.ticks()
         if kind == "press":
             self.wake = self.controller.press(now)
@@ -219,6 +219,11 @@ class World:
             self.wake = self.controller.long_press(now)
         else:
             self.wake = self.controller.double_press(now)
+        if self.controller.p != p_before:  # a press never pulses, so this is a reset
+            # Set-hands is done: the user turned the knob so the hour and
+            # minute hands show 12:00; the second hand stays where it is.
+            self.rotor.shown %= 60
+            self.resets.append([len(self.pulses), self.controller.p])
         if self.controller.mode.name != before:
             self.mode_changes.append([self.true_ms, self.controller.mode.name])
 

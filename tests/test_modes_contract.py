@@ -33,6 +33,8 @@ def mode_params(name):
     cls = modes.get(name).__class__
     fields = {spec[0]: st.integers(spec[2], spec[3]) for spec in cls.PARAMS}
     strategy = st.fixed_dictionaries({}, optional=fields)
+    if name == "vetinari":
+        strategy = st.integers(1, 999).map(lambda low: {"min_ms": low, "max_ms": 2000 - low}) | st.just({})
     if name == "hesitate":
         strategy = strategy.filter(lambda p: p.get("pauses", 1) * p.get("pause_ms", 1000) <= 30000)
     return strategy
@@ -43,7 +45,7 @@ def states(draw):
     return (
         draw(st.integers(0, MINUTE - 1)),
         draw(st.integers(0, 59)),
-        draw(st.integers(1, 2500)),
+        draw(st.one_of(st.integers(1, 2500), st.integers(1, 60001))),
     )
 
 
@@ -59,6 +61,9 @@ def states(draw):
 @example(data=None, state=(59876, 59, 125), seed=5)
 @example(data=None, state=(30000, 30, 1000), seed=6)
 @example(data=None, state=(30001, 30, 1000), seed=7)
+@example(data=None, state=(0, 59, 60000), seed=9)  # one pulse, all the minute's gap
+@example(data=None, state=(0, 59, 60001), seed=10)
+@example(data=None, state=(1, 0, 999), seed=11)
 @example(data=None, state=(0, 0, 125), seed=8)
 def test_plan_is_lawful_or_impossible(name, data, state, seed):
     params = data.draw(mode_params(name)) if data is not None else {}
@@ -111,6 +116,8 @@ def test_unknown_mode_is_refused_by_name():
         ("normal", {"speed": 2}, "speed"),
         ("vetinari", {"min_ms": 0}, "min_ms"),
         ("vetinari", {"max_ms": 999}, "max_ms"),
+        ("vetinari", {"min_ms": 500, "max_ms": 1000}, "max_ms"),
+        ("vetinari", {"min_ms": 300}, "min_ms"),
         ("vetinari", {"min_ms": "500"}, "min_ms"),
         ("vetinari", {"min_ms": True}, "min_ms"),
         ("hesitate", {"pauses": 11}, "pauses"),

@@ -22,11 +22,15 @@ print(json.dumps(out))
 """
 
 
+def symmetric(low):
+    return {"min_ms": low, "max_ms": 2000 - low}
+
+
 def cases(count=600):
     pick = random.Random(20261124)
     params_for = {
         "normal": lambda: {},
-        "vetinari": lambda: pick.choice([{}, {"min_ms": pick.randint(1, 1000), "max_ms": pick.randint(1000, 3000)}]),
+        "vetinari": lambda: pick.choice([{}, symmetric(pick.randint(1, 999))]),
         "hesitate": lambda: pick.choice([{}, {"pauses": pick.randint(0, 5), "pause_ms": pick.randint(1, 6000)}]),
         "rush": lambda: pick.choice([{}, {"race_ms": pick.randint(1, 1000)}]),
         "stumble": lambda: pick.choice([{}, {"stumbles": pick.randint(0, 10), "quick_ms": pick.randint(1, 999)}]),

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 import modes
+from tests.conftest import need
 from tests.peers import ROOT
 from sim.preview import HALF_DAY_S, MINUTE_MS, Preview, target
 
@@ -154,7 +155,11 @@ def pg(monkeypatch):
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
     monkeypatch.setenv("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    pygame = pytest.importorskip("pygame")
+    try:
+        import pygame
+    except ImportError:
+        pygame = None
+    need(pygame, "pygame-ce (pip package pygame-ce)")
     yield pygame
     pygame.quit()
 

@@ -1,0 +1,134 @@
+"""The scenario runner's command line (DESIGN.md section 9), as a user runs it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.peers import ROOT
+
+GOOD = {
+    "start": "2026-03-29T00:50:00Z",
+    "duration_s": 7200,
+    "tz": "CET-1CEST,M3.5.0,M10.5.0/3",
+    "mode": "vetinari",
+    "seed": 7,
+    "hands": None,
+    "oscillator_ppm": 0,
+    "min_gap_ms": 125,
+    "pulse_ms": 31,
+    "events": [
+        {"at_s": 600, "type": "press"},
+        {"at_s": 900, "type": "power_cut", "duration_s": 95.5},
+        {"at_s": 1200, "type": "ntp_outage", "duration_s": 86400},
+        {"at_s": 1300, "type": "ntp_step", "offset_ms": 1500},
+    ],
+}
+
+
+def run_cli(tmp_path, scenario, *extra, raw=None):
+    path = tmp_path / "scenario.json"
+    path.write_text(raw if raw is not None else json.dumps(scenario))
+    return subprocess.run(
+        [sys.executable, "-m", "sim", "scenario", str(path), *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_design_example_runs_and_reports(tmp_path):
+    out = tmp_path / "report.json"
+    proc = run_cli(tmp_path, GOOD, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    pulses = report["pulses"]
+    assert len(pulses) > 7000
+    assert all(len(p) == 3 for p in pulses)
+    assert all(b[0] >= a[0] + 125 for a, b in zip(pulses, pulses[1:]))
+    assert all(p[1] == (p[2] - 1) % 2 for p in pulses)
+    names = [name for _, name in report["mode_changes"]]
+    assert names[:2] == ["vetinari", "hesitate"]
+    summary = report["summary"]
+    assert summary["minutes_checked"] == 120
+    assert json.loads(proc.stdout) == summary  # --out prints the summary
+
+
+def test_report_goes_to_stdout_without_out(tmp_path):
+    scenario = dict(GOOD, duration_s=300, events=[])
+    proc = run_cli(tmp_path, scenario)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["summary"]["minutes_right"] == report["summary"]["minutes_checked"] == 5
+
+
+def test_a_day_runs_in_seconds(tmp_path):
+    scenario = dict(GOOD, start="2026-06-01T00:00:00Z", duration_s=86400, events=[])
+    proc = run_cli(tmp_path, scenario, "--out", str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["minutes_right"] == summary["minutes_checked"] == 1440
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"start": "2026-13-01T00:00:00Z"}, "start"),
+        ({"start": 12}, "start"),
+        ({"duration_s": -5}, "duration_s"),
+        ({"duration_s": "long"}, "duration_s"),
+        ({"tz": "CET-1CEST,M3.5.0,M13.5.0/3"}, "tz"),
+        ({"mode": "tango"}, "mode"),
+        ({"seed": 1.5}, "seed"),
+        ({"hands": "25:00:00"}, "hands"),
+        ({"oscillator_ppm": "fast"}, "oscillator_ppm"),
+        ({"min_gap_ms": 0}, "min_gap_ms"),
+        ({"pulse_ms": 500}, "pulse_ms"),
+        ({"events": {"at_s": 1}}, "events"),
+        ({"events": [{"at_s": 5, "type": "jump"}]}, "events[0].type"),
+        ({"events": [{"type": "press"}]}, "events[0].at_s"),
+        ({"events": [{"at_s": 5, "type": "power_cut"}]}, "events[0].duration_s"),
+        ({"events": [{"at_s": 5, "type": "press"}, {"at_s": 9, "type": "ntp_step"}]}, "events[1].offset_ms"),
+    ],
+)
+def test_a_bad_field_is_named_on_one_line_with_status_2(tmp_path, change, field):
+    proc = run_cli(tmp_path, dict(GOOD, **change))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert field in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("raw", ['{"start": "2026-03-29T00:50:00Z", "dura', "", "[1, 2]"])
+def test_broken_json_is_refused_cleanly(tmp_path, raw):
+    proc = run_cli(tmp_path, None, raw=raw)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_file_is_refused_cleanly(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "scenario", str(tmp_path / "nope.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "nope.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_runner_needs_no_pygame(tmp_path):
+    # A user without a display or pygame can still run scenarios.
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(dict(GOOD, duration_s=120, events=[])))
+    code = (
+        "import sys; sys.modules['pygame'] = None\n"
+        "from sim.__main__ import main\n"
+        "sys.exit(main(['scenario', %r]))" % str(path)
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,368 @@
+"""firmware/store.py on CPython and under MicroPython: the same files on both,
+torn writes never invent a position, and a process killed at any moment
+leaves the last position it reached or the one before.
+"""
+
+import os
+import random
+import select
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from firmware.store import HALF_DAY, FileStore, _check, _slot, newest
+from tests.peers import ROOT
+
+# The store's operations as a tiny program, run the same way on both runtimes:
+# ops are [name, args...]; "load" appends what load() returns.
+OPS = """
+def run_ops(directory, ops):
+    from firmware.store import FileStore
+    s = FileStore(directory)
+    out = []
+    for op in ops:
+        name = op[0]
+        if name == "save":
+            s.save(op[1])
+        elif name == "reset":
+            s.reset(op[1])
+        elif name == "settings":
+            s.save_settings(op[1], op[2])
+        elif name == "load":
+            got = s.load()
+            out.append(None if got is None else [got[0], got[1], got[2]])
+        elif name == "load_fresh":
+            got = FileStore(directory).load()
+            out.append(None if got is None else [got[0], got[1], got[2]])
+    s.close()
+    return out
+"""
+MP_OPS = OPS + """
+import json, sys
+todo = json.loads(sys.stdin.read())
+print(json.dumps([run_ops(d, ops) for d, ops in todo]))
+"""
+_ns = {}
+exec(OPS, _ns)
+run_ops = _ns["run_ops"]
+
+
+def record(p):
+    c = _check(p)
+    return bytes([p & 0xFF, p >> 8, c & 0xFF, c >> 8])
+
+
+def position_file(directory):
+    return os.path.join(str(directory), "position.bin")
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+# -- format and round trips --------------------------------------------------
+
+
+def test_check_is_the_documented_formula():
+    # The on-disk format must not change with the arithmetic that computes it
+    # (store.py avoids p * 40503, which exceeds 2**30 on a board).
+    assert all(_check(p) == (p * 40503 + 12345) & 0xFFFF for p in range(1 << 16))
+
+
+def test_empty_directory_loads_none(tmp_path):
+    assert FileStore(str(tmp_path)).load() is None
+    assert run_ops(str(tmp_path), [["load"]]) == [None]
+    assert not os.path.exists(position_file(tmp_path))
+
+
+WRAP_OPS = [["reset", 43195]] + [x for p in list(range(43196, 43200)) + list(range(0, 6)) for x in (["save", p], ["load"])]
+WRAP_WANT = [[p, None, 0] for p in list(range(43196, 43200)) + list(range(0, 6))]
+
+
+def test_round_trip_over_the_wrap(tmp_path):
+    assert run_ops(str(tmp_path), WRAP_OPS + [["load_fresh"]]) == WRAP_WANT + [[5, None, 0]]
+    assert os.path.getsize(position_file(tmp_path)) == 8
+
+
+def test_reset_sets_any_position(tmp_path):
+    d = str(tmp_path)
+    ops = [["reset", 100], ["save", 101], ["load"], ["reset", 7], ["load_fresh"], ["reset", 0], ["load_fresh"]]
+    ops += [["reset", 43199], ["load_fresh"], ["save", 0], ["reset", 8], ["load_fresh"]]
+    assert run_ops(d, ops) == [[101, None, 0], [7, None, 0], [0, None, 0], [43199, None, 0], [8, None, 0]]
+
+
+def test_settings_round_trip_keeps_the_position(tmp_path):
+    d = str(tmp_path)
+    got = run_ops(d, [["reset", 500], ["settings", "gravity", 1], ["load"], ["settings", "normal", 0], ["load_fresh"]])
+    assert got == [[500, "gravity", 1], [500, "normal", 0]]
+    assert not os.path.exists(os.path.join(d, "settings.json.tmp"))
+
+
+CORRUPT_SETTINGS = [b"", b"{", b'{"mode": "gra', b"\xff\xfe{}", b"[1, 2]", b'"normal"', b"null", b"\x00" * 40]
+
+
+@pytest.mark.parametrize("junk", CORRUPT_SETTINGS)
+def test_corrupt_settings_fall_back_without_losing_the_position(tmp_path, junk):
+    d = str(tmp_path)
+    run_ops(d, [["reset", 1234], ["settings", "rush", 1]])
+    write_bytes(os.path.join(d, "settings.json"), junk)
+    assert FileStore(d).load() == (1234, None, 0)
+
+
+def test_a_cut_while_writing_settings_keeps_the_old_ones(tmp_path):
+    d = str(tmp_path)
+    run_ops(d, [["reset", 3], ["settings", "stumble", 1]])
+    write_bytes(os.path.join(d, "settings.json.tmp"), b'{"mode": "norm')  # never renamed
+    assert FileStore(d).load() == (3, "stumble", 1)
+
+
+def test_missing_settings_file_is_the_defaults(tmp_path):
+    d = str(tmp_path)
+    run_ops(d, [["reset", 9]])
+    assert FileStore(d).load() == (9, None, 0)
+
+
+# -- torn writes ---------------------------------------------------------------
+
+
+def torn(p_new, old_slot, mask_bits):
+    """The slot p_new was being written to, torn: each of its 32 bits is the
+    new record's where mask_bits has a 1, else what the slot held before."""
+    new = int.from_bytes(record(p_new), "little")
+    old = int.from_bytes(old_slot, "little")
+    return ((new & mask_bits) | (old & ~mask_bits & 0xFFFFFFFF)).to_bytes(4, "little")
+
+
+def file_with_slot(p_new, slot_bytes):
+    other = record((p_new - 1) % HALF_DAY)
+    return slot_bytes + other if p_new % 2 == 0 else other + slot_bytes
+
+
+def test_every_byte_wise_torn_slot_loads_p_or_p_minus_1():
+    # Exhaustive over every position and every subset of the slot's four
+    # bytes written (covers a cut at every byte offset of the slot): the
+    # slot held p_new - 2 before, the other slot p_new - 1.
+    bad = []
+    for p_new in range(HALF_DAY):
+        before = record((p_new - 2) % HALF_DAY)
+        for m in range(16):
+            mask = sum(0xFF << (8 * i) for i in range(4) if m >> i & 1)
+            got = newest(file_with_slot(p_new, torn(p_new, before, mask)))
+            if got not in (p_new, (p_new - 1) % HALF_DAY):
+                bad.append((p_new, m, got))
+    assert bad == []
+
+
+def test_truncated_file_at_every_length(tmp_path):
+    d = str(tmp_path)
+    for p_new in (0, 1, 2, 43199, 4321, 4322):
+        full = file_with_slot(p_new, record(p_new))
+        for length in range(9):
+            write_bytes(position_file(d), full[:length])
+            got = FileStore(d).load()
+            if length < 4:
+                assert got is None
+            else:
+                assert got is not None and got[0] in (p_new, (p_new - 1) % HALF_DAY), (p_new, length, got)
+                if length == 8:
+                    assert got[0] == p_new
+
+
+def saves_then_tear(directory, p0, n, mask_bits, garbage):
+    """reset(p0), n saves after it, then the next save torn; what loads."""
+    s = FileStore(directory)
+    s.reset(p0)
+    p = p0
+    for _ in range(n):
+        p = (p + 1) % HALF_DAY
+        s.save(p)
+    s.close()
+    p_new = (p + 1) % HALF_DAY
+    path = position_file(directory)
+    data = bytearray(read_bytes(path))
+    at = 4 * (p_new % 2)
+    slot = garbage if garbage is not None else torn(p_new, bytes(data[at : at + 4]), mask_bits)
+    data[at : at + 4] = slot
+    write_bytes(path, bytes(data))
+    return p_new, slot, FileStore(directory).load()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    p0=st.integers(0, HALF_DAY - 1),
+    n=st.integers(0, 70),
+    mask_bits=st.integers(0, 0xFFFFFFFF),
+    garbage=st.none() | st.binary(min_size=4, max_size=4),
+)
+@example(p0=43190, n=9, mask_bits=0, garbage=None)  # torn 43199 -> 0: nothing written
+@example(p0=43190, n=8, mask_bits=0x0000FFFF, garbage=None)  # torn onto 43199: p written, check not
+@example(p0=43190, n=9, mask_bits=0xFFFF0000, garbage=None)  # torn onto 0: check written, p not
+@example(p0=5, n=0, mask_bits=0, garbage=b"\x00\x00\x00\x00")
+@example(p0=5, n=0, mask_bits=0, garbage=b"\xff\xff\xff\xff")
+def test_a_torn_save_loads_p_or_p_minus_1(p0, n, mask_bits, garbage):
+    with tempfile.TemporaryDirectory() as d:
+        p_new, slot, got = saves_then_tear(d, p0, n, mask_bits, garbage)
+    assert got is not None
+    if garbage is not None and _slot(file_with_slot(p_new, slot), p_new % 2) not in (None, p_new):
+        # Random bytes that happen to be a valid record of another position
+        # (a 16-bit check cannot exclude that, ~1 in 100000 draws) are not
+        # a torn write; everything else must be recognised.
+        return
+    assert got[0] in (p_new, (p_new - 1) % HALF_DAY)
+    if _slot(file_with_slot(p_new, slot), p_new % 2) is None:
+        assert got[0] == (p_new - 1) % HALF_DAY  # an invalid slot is ignored
+
+
+def test_a_cut_inside_reset_loads_old_or_new(tmp_path):
+    # reset(p) writes p - 1 into the other slot, then p. Cut between the
+    # two: the position loads as p - 1 or as what the file held before the
+    # reset, never anything else.
+    rnd = random.Random(5)
+    for _ in range(300):
+        q = rnd.randrange(HALF_DAY)
+        p = rnd.randrange(HALF_DAY)
+        d = tempfile.mkdtemp(dir=str(tmp_path))
+        s = FileStore(d)
+        s.reset(q)
+        s.save((p - 1) % HALF_DAY)  # the first half of reset(p)
+        s.close()
+        got = FileStore(d).load()[0]
+        assert got in (p, (p - 1) % HALF_DAY, q, (q - 1) % HALF_DAY), (q, p, got)
+
+
+# -- the same files on both runtimes -----------------------------------------
+
+
+def test_micropython_runs_the_same_ops(micropython, tmp_path):
+    d_mp = tmp_path / "mp"
+    d_cp = tmp_path / "cp"
+    d_mp.mkdir()
+    d_cp.mkdir()
+    ops = WRAP_OPS + [["settings", "hesitate", 1], ["load"], ["save", 6], ["load_fresh"]]
+    got = micropython.call_json(MP_OPS, [[str(d_mp), ops], [str(tmp_path / "empty"), [["load"]]]])
+    want = run_ops(str(d_cp), ops)
+    assert got[0] == want
+    assert got[1] == [None]
+    assert read_bytes(position_file(d_mp)) == read_bytes(position_file(d_cp))
+
+
+def test_written_by_one_runtime_read_by_the_other(micropython, tmp_path):
+    by_mp = tmp_path / "by_mp"
+    by_cp = tmp_path / "by_cp"
+    by_mp.mkdir()
+    by_cp.mkdir()
+    micropython.call_json(MP_OPS, [[str(by_mp), [["reset", 43198], ["save", 43199], ["save", 0], ["settings", "rush", 1]]]])
+    run_ops(str(by_cp), [["reset", 777], ["save", 778], ["settings", "gravity", 0]])
+    assert FileStore(str(by_mp)).load() == (0, "rush", 1)
+    got = micropython.call_json(MP_OPS, [[str(by_cp), [["load"]]]])
+    assert got == [[[778, "gravity", 0]]]
+
+
+def test_micropython_reads_torn_files_as_cpython_does(micropython, tmp_path):
+    # Garbled files made here; both runtimes load them and must agree.
+    rnd = random.Random(11)
+    todo = []
+    want = []
+    for i in range(200):
+        d = tmp_path / ("c%d" % i)
+        d.mkdir()
+        p_new = rnd.choice([0, 1, 43199, rnd.randrange(HALF_DAY)])
+        before = record((p_new - 2) % HALF_DAY)
+        if i % 4 == 3:
+            data = file_with_slot(p_new, bytes(rnd.getrandbits(8) for _ in range(4)))
+        else:
+            data = file_with_slot(p_new, torn(p_new, before, rnd.getrandbits(32)))
+        data = data[: rnd.choice([8, 8, 8, rnd.randrange(9)])]
+        write_bytes(position_file(d), data)
+        if i % 5 == 0:
+            write_bytes(os.path.join(str(d), "settings.json"), rnd.choice(CORRUPT_SETTINGS + [b'{"mode": "rush", "swap": 1}']))
+        todo.append([str(d), [["load"]]])
+        got = FileStore(str(d)).load()
+        want.append([None if got is None else list(got)])
+    assert micropython.call_json(MP_OPS, todo) == want
+    assert sum(1 for w in want if w[0] is None) >= 5  # some files were cut short
+
+
+# -- SIGKILL at random moments -----------------------------------------------
+
+SAVER = """
+import sys
+from firmware.store import FileStore
+s = FileStore(sys.argv[1])
+got = s.load()
+if got is None:
+    p = int(sys.argv[2])
+    s.reset(p)
+else:
+    p = got[0]
+sys.stdout.write("start %d\\n" % p)
+while True:
+    p += 1
+    if p == 43200:
+        p = 0
+    sys.stdout.write("%d\\n" % p)
+    s.save(p)
+"""
+
+
+def read_for(proc, seconds):
+    """What the process printed in `seconds`, read as it comes."""
+    out = b""
+    end = time.monotonic() + seconds
+    fd = proc.stdout.fileno()
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return out
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
+def test_sigkill_at_random_moments_keeps_a_reached_position(micropython, tmp_path):
+    rnd = random.Random(20260328)
+    d = str(tmp_path)
+    expected_start = None
+    wrapped = False
+    for round_ in range(6):
+        proc = subprocess.Popen(
+            [micropython.binary, "-c", SAVER, d, "43000"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=micropython.env(),
+        )
+        out = read_for(proc, 0.05 + rnd.random() * 0.4)
+        os.kill(proc.pid, signal.SIGKILL)
+        rest, err = proc.communicate(timeout=10)
+        out += rest
+        assert proc.returncode == -signal.SIGKILL, err
+        lines = out.decode().split("\n")
+        assert lines[0].startswith("start "), (out[:200], err)
+        start = int(lines[0].split()[1])
+        if expected_start is not None:
+            assert start == expected_start  # MicroPython loads what CPython loaded
+        printed = [int(x) for x in lines[1:] if x]  # the last one may lack its newline
+        assert len(printed) > 50, "killed too early to mean anything"
+        assert printed[0] == (start + 1) % HALF_DAY
+        wrapped = wrapped or 0 in printed
+        last = printed[-1]
+        got = FileStore(d).load()
+        assert got is not None
+        assert got[0] in (last, (last - 1) % HALF_DAY), (round_, last, got)
+        expected_start = got[0]
+    assert wrapped
