@@ -8,7 +8,12 @@ that day, the median (and worst) over 11 noise seeds. The numbers are the
 same on MicroPython (integer arithmetic; tests/test_timebase.py checks the
 two runtimes agree exactly), so they are computed once, on CPython. "Uncorrected" is
 the same day on the raw oscillator: what a time base that only sets the
-phase would show.
+phase would show. Then the reviewer's cases: one of four servers taken in
+turn being a falseticker (STEPs, and the worst error read every minute
+after the first hour), and a crystal going from 40 to 45 ppm at hour 12
+with an 80 ms spike every ~40 samples and a day's outage from hour 48
+(worst error at its end over the 11 seeds, and whether error_bound_ms
+covered it).
 
     .venv/bin/python -m bench timebase_bench
     .venv/bin/python bench/timebase_bench.py
@@ -60,6 +65,58 @@ def holdover_error(ppb, seed, learn_h, poll=(64, 1024), noise_ms=3):
     for t in range(tau, end + 1, HOUR):  # the controller reads the clock
         tb.utc_ms(ticks(t))
     return abs(tb.utc_ms(ticks(end)) - (T0 + end))
+
+
+def falseticker_steps(off_ms, seed=1, hours=24):
+    """STEPs, and the worst |error| read every minute after the first
+    hour, when one of four servers taken in turn is `off_ms` wrong."""
+    rnd = random.Random(seed)
+    start = PERIOD - HOUR
+
+    def ticks(tau):
+        return (start + tau * (10**9 + 40000) // 10**9) % PERIOD
+
+    tb = TimeBase(ticks_diff, ticks_add)
+    tau = 0
+    i = 0
+    steps = 0
+    worst = 0
+    while tau < hours * HOUR:
+        off = off_ms if i % 4 == 3 else 0
+        if tb.add_sample(ticks(tau), T0 + tau + off + rnd.randint(-3, 3), 20 + rnd.randint(0, 5)) == "step":
+            steps += 1
+        nxt = tau + rnd.randint(64, 1024) * 1000
+        if tau > HOUR:
+            for t in range(tau, nxt, 60000):
+                worst = max(worst, abs(tb.utc_ms(ticks(t)) - (T0 + t)))
+        tau = nxt
+        i += 1
+    return steps, worst
+
+
+def drift_and_spikes(seed=1):
+    """The crystal goes from 40 to 45 ppm at hour 12; every ~40 samples a
+    reply is 80 ms off; NTP stops at hour 48 for a day. (|error|, bound)
+    at the end of that day."""
+    rnd = random.Random(seed)
+    start = PERIOD - HOUR
+    at = 12 * HOUR
+
+    def ticks(tau):
+        if tau <= at:
+            return (start + tau * (10**9 + 40000) // 10**9) % PERIOD
+        return (start + (at * (10**9 + 40000) + (tau - at) * (10**9 + 45000)) // 10**9) % PERIOD
+
+    tb = TimeBase(ticks_diff, ticks_add)
+    tau = 0
+    while tau < 48 * HOUR:
+        spike = 80 if rnd.randint(1, 40) == 1 else 0
+        tb.add_sample(ticks(tau), T0 + tau + spike + rnd.randint(-3, 3), 20 + rnd.randint(0, 5))
+        tau += rnd.randint(64, 1024) * 1000
+    end = tau + DAY
+    for t in range(tau, end + 1, HOUR):
+        tb.utc_ms(ticks(t))
+    return abs(tb.utc_ms(ticks(end)) - (T0 + end)), tb.error_bound_ms(ticks(end))
 
 
 def uncorrected_error(ppb):
@@ -148,6 +205,19 @@ def rows():
         out.append(
             ("holdover 24 h, %+d ppm, 3 h at 1024 s polls: median" % ppm, "cpython", statistics.median(errors), "ms")
         )
+    for off in (1000, 300):
+        steps, worst = falseticker_steps(off)
+        out.append(("1 of 4 servers %d ms off, 24 h: STEPs" % off, "cpython", steps, ""))
+        out.append(("1 of 4 servers %d ms off, 24 h: worst error" % off, "cpython", worst, "ms"))
+    errors = []
+    bounds = []
+    for seed in SEEDS:
+        err, bound = drift_and_spikes(seed)
+        errors.append(err)
+        bounds.append(bound)
+    out.append(("40->45 ppm at h12, 80 ms spikes, outage h48: max/11", "cpython", max(errors), "ms"))
+    out.append(("  ... error_bound_ms then: min/11", "cpython", min(bounds), "ms"))
+    out.append(("  ... seeds where |error| > bound", "cpython", sum(e > b for e, b in zip(errors, bounds)), ""))
     for ppm in (40, -40):
         out.append(("uncorrected 24 h, %+d ppm (raw oscillator)" % ppm, "cpython", uncorrected_error(ppm * 1000), "ms"))
     out.extend(call_costs())

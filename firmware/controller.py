@@ -32,6 +32,7 @@ epoch-sized numbers are computed once a minute in `_decide`.
 """
 
 import modes
+from firmware.schedule import SHUFFLE, scheduled, shuffled
 
 try:
     from micropython import const
@@ -76,6 +77,7 @@ class Controller:
         seed=1,
         hands=0,
         led=None,
+        schedule=(),
     ):
         self.wall = wall
         self.motor = motor
@@ -85,7 +87,12 @@ class Controller:
         self.led = led
         self.gap = min_gap_ms + _GAP_MARGIN_MS  # between pulse starts, in board ms
         self.cycle = tuple(cycle) if cycle else modes.NAMES
+        self.seed = seed
         self.rng = modes.Rng(seed)
+        self.schedule = schedule
+        self.override = False  # a press inside a schedule window rules it
+        self.window = None  # the scheduled mode of the last minute planned
+        self.minute = None  # local minutes since the epoch of that minute
         saved = store.load()
         if saved is None:
             # First boot: the hands show what the config says; keep it now,
@@ -99,7 +106,8 @@ class Controller:
             self.p, name, self.swap = saved
             if name not in self.cycle:
                 name = mode if mode in self.cycle else self.cycle[0]
-        self.mode = modes.get(name)
+        self.choice = name  # the button's choice; may be "shuffle"
+        self.mode = modes.get(name if name != SHUFFLE else modes.NAMES[0])
         self.state = NO_TIME
         self.plan = None
         self.index = 0
@@ -159,10 +167,13 @@ class Controller:
         names = self.cycle
         i = 0
         for j in range(len(names)):
-            if names[j] == self.mode.name:
+            if names[j] == self.choice:
                 i = j
-        self.mode = modes.get(names[(i + 1) % len(names)])
-        self.store.save_settings(self.mode.name, self.swap)
+        self.choice = names[(i + 1) % len(names)]
+        self.store.save_settings(self.choice, self.swap)
+        if self.window is not None:
+            self.override = True
+        self._follow_choice()
         if self.led is not None:
             self.led.blink((i + 1) % len(names) + 1)
         if self.state == RUN:
@@ -196,7 +207,7 @@ class Controller:
         self.swap ^= self.p % 2
         self.p = 0
         self.store.reset(self.p)
-        self.store.save_settings(self.mode.name, self.swap)
+        self.store.save_settings(self.choice, self.swap)
         self.state = NO_TIME
         self.due = None
         return self._decide(now)
@@ -239,6 +250,26 @@ class Controller:
         self.wake = at
         return at
 
+    def _follow_choice(self, minute=None):
+        """Put the mode in effect: a schedule window's, unless a press
+        overrode it, else the button's choice; `shuffle` draws per hour."""
+        if minute is None:
+            minute = self.minute
+        else:
+            self.minute = minute
+        name = self.choice
+        if minute is not None and self.schedule:
+            window = scheduled(self.schedule, minute % 1440)
+            if window != self.window:
+                self.window = window
+                self.override = False  # a new window, or none: no override
+            if window is not None and not self.override:
+                name = window
+        if name == SHUFFLE:
+            name = shuffled(self.seed, minute // 60) if minute is not None else modes.NAMES[0]
+        if name != self.mode.name:
+            self.mode = modes.get(name)
+
     def _hold(self, now):
         """Set-hands: the second hand stands; wait for the user."""
         self.state = SET_HOLD
@@ -261,7 +292,8 @@ class Controller:
             self.wake = self.add(now, _NO_TIME_POLL_MS)
             self._show()
             return self.wake
-        self.boundary, self.target = found
+        self.boundary, self.target, local_minutes = found
+        self._follow_choice(local_minutes - 1)  # the minute being planned
         left = self.diff(self.boundary, now)
         if left > MINUTE_MS:
             left = MINUTE_MS

@@ -33,7 +33,8 @@ Time: our own transmit and receive times T1 and T4 come from an injected
 clock returning UTC milliseconds (default: the system clock). The NTP era
 (32-bit seconds since 1900 wrap on 2036-02-07) is resolved relative to that
 clock, so a server in era 1 works as long as our clock is within 68 years.
-Timeouts use the monotonic `ticks_ms`.
+Timeouts use the monotonic `ticks_ms` of firmware/ticks.py (a board's own; on
+CPython one that wraps at 2**30 like a board's).
 
 Integers only: the 64-bit NTP timestamps and epoch milliseconds exceed
 2**30 and are long ints on a board, which is fine once per query.
@@ -52,25 +53,12 @@ except ImportError:  # CPython
         return x
 
 
+from firmware.ticks import ticks_add, ticks_diff, ticks_ms, ticks_us
+
 try:
-    from time import ticks_add, ticks_diff, ticks_ms, ticks_us
-except ImportError:  # CPython: the same ticks API, wrapping at 2**30 like a board
-    _TICKS_PERIOD = 1 << 30
-    _TICKS_MASK = _TICKS_PERIOD - 1
-    _TICKS_HALF = _TICKS_PERIOD >> 1
-
-    def ticks_ms():
-        return (time.monotonic_ns() // 1000000) & _TICKS_MASK
-
-    def ticks_us():
-        return (time.monotonic_ns() // 1000) & _TICKS_MASK
-
-    def ticks_add(ticks, delta):
-        return (ticks + delta) & _TICKS_MASK
-
-    def ticks_diff(end, start):
-        return ((end - start + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
-
+    from os import urandom as _urandom  # ESP32, RP2040, unix port, CPython
+except ImportError:  # a port without it: our transmit time plus noise
+    _urandom = None
 
 try:
     import asyncio
@@ -101,6 +89,7 @@ else:  # an old port without time_ns: whole seconds only; boards inject a clock
 PORT = const(123)
 VERSION = const(4)
 TIMEOUT_MS = const(2000)
+MAX_TIMEOUT_MS = const(60000)  # far below ticks_add's reach on a board (2**29 ms)
 _MODE_CLIENT = const(3)
 _MODE_SERVER = const(4)
 _PACKET = const(48)
@@ -111,6 +100,8 @@ _NTP_UNIX_S = 2208988800  # 1900-01-01 to 1970-01-01
 _ERA = 0x100000000  # one NTP era: 2**32 seconds, about 136 years
 _HALF_ERA = 0x80000000
 _LOW_FRACTION = const(0xFFFFF)  # fraction bits below 1 ms: our nonce noise
+# T1 and T4 are whole ms, so a loopback exchange measures a few us below 0.
+_MIN_DELAY_US = const(-2000)
 
 _FORMAT = "!BBbbII4sIIIIIIII"
 
@@ -135,9 +126,14 @@ class SntpTimeout(SntpError):
 
 
 class Sample:
-    """One validated measurement. Times in ms (and us) as integers."""
+    """One validated measurement. Times in ms (and us) as integers.
 
-    def __init__(self, offset_us, delay_us, fields, t1_ms, t4_ms, server):
+    `server` is the name asked ("host[:port]"), `address` the "ip:port" that
+    answered (the name when not known), `rx_ticks` the ticks_ms() when the
+    reply was read, pairing T4 with the monotonic clock (None for a reply
+    parsed on its own)."""
+
+    def __init__(self, offset_us, delay_us, fields, t1_ms, t4_ms, server, address=None, rx_ticks=None):
         self.offset_us = offset_us
         self.delay_us = delay_us
         self.offset_ms = _div_round(offset_us, 1000)
@@ -152,9 +148,9 @@ class Sample:
         self.refid = _refid_text(fields[6], fields[1])
         self.t1_ms = t1_ms
         self.t4_ms = t4_ms
-        self.rx_ticks = ticks_ms()
+        self.rx_ticks = rx_ticks
         self.server = server
-        self.address = server
+        self.address = server if address is None else address
 
     def utc_ms(self):
         """The server's time when the reply arrived (T4 corrected)."""
@@ -243,12 +239,13 @@ def request(buf, transmit):
     return buf
 
 
-def parse_reply(data, sent, t1_ms, t4_ms, server="", version=VERSION):
+def parse_reply(data, sent, t1_ms, t4_ms, server="", version=VERSION, address=None, rx_ticks=None):
     """Validate a server reply and measure. Raises SntpError (one line).
 
     `sent`: the 8 transmit-timestamp bytes of our request (the server must
     echo them as its originate timestamp); `t1_ms`/`t4_ms`: our clock when
-    the request left and the reply arrived (UTC ms)."""
+    the request left and the reply arrived (UTC ms). Pure: reads no clock;
+    `server`, `address` and `rx_ticks` are passed on to the Sample."""
     n = len(data)
     if n < _PACKET:
         raise SntpError("short reply: %d bytes < 48" % n)
@@ -274,8 +271,12 @@ def parse_reply(data, sent, t1_ms, t4_ms, server="", version=VERSION):
         raise SntpError("leap indicator 3 (LI=3): server clock unsynchronised")
     if f[13] == 0 and f[14] == 0:
         raise SntpError("transmit timestamp is zero")
+    if f[11] == 0 and f[12] == 0:
+        raise SntpError("receive timestamp is zero")
     if data[24:32] != sent:
         raise SntpError("originate timestamp does not match our request (bogus or stale reply)")
+    if f[7] == 0 and f[8] == 0:
+        raise SntpError("reference timestamp is zero: server never synchronised")
     root_delay = _short_us(f[4])
     root_disp = _short_us(f[5])
     if root_delay > _MAX_ROOT_US:
@@ -289,11 +290,20 @@ def parse_reply(data, sent, t1_ms, t4_ms, server="", version=VERSION):
     near = ntp_seconds(t1_ms)
     t2 = ntp_to_us(f[11], f[12], near)  # server receive
     t3 = ntp_to_us(f[13], f[14], near)  # server transmit
+    if t3 < t2:
+        raise SntpError("transmit timestamp before receive timestamp (by %d us)" % (t2 - t3))
+    if ntp_to_us(f[7], f[8], near) > t3:
+        raise SntpError("reference timestamp after transmit timestamp: server never synchronised")
     t1 = t1_ms * 1000
     t4 = t4_ms * 1000
     offset = ((t2 - t1) + (t3 - t4)) // 2
     delay = (t4 - t1) - (t3 - t2)
-    return Sample(offset, delay, f, t1_ms, t4_ms, server)
+    if delay < _MIN_DELAY_US:
+        # The server claims to have held our request longer than the whole
+        # round trip took; best() would prefer such a sample to every other.
+        raise SntpError("negative round-trip delay %d ms: server held the request longer than the round trip"
+                        % _div_round(delay, 1000))
+    return Sample(offset, delay, f, t1_ms, t4_ms, server, address, rx_ticks)
 
 
 def split_host_port(text, port=PORT):
@@ -315,8 +325,8 @@ def resolve(host, port=PORT):
     """The first IPv4 socket address of host:port. Blocks (DNS); see Resolver."""
     try:
         infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
-    except OSError as e:
-        raise SntpError("cannot resolve %s: %s" % (host, e))
+    except (OSError, ValueError) as e:  # UnicodeError (a ValueError): a label over 63 characters
+        raise SntpError("cannot resolve %s: %s" % (host, " ".join(str(e).split()) or type(e).__name__))
     for info in infos:
         if info[0] == socket.AF_INET:
             return info[-1]
@@ -371,11 +381,20 @@ class Resolver:
 _counter = 0
 
 
+def _new_nonce(ms):
+    # 64 random bits where the port has os.urandom (a hardware source on
+    # ESP32 and RP2040): a blind spoofer must guess all of them, and the
+    # request does not reveal our clock (RFC 9109 / NTP data minimisation).
+    if _urandom is not None:
+        return _urandom(8)
+    return _own_nonce(ms)
+
+
 def _own_nonce(ms):
-    # Our transmit time in NTP format (RFC 4330's recommendation), with the
-    # fraction bits below 1 ms replaced by fast-changing noise, so a blind
-    # spoofer must guess 20 bits on top of the time. Boards with a hardware
-    # random source can pass `nonce=os.urandom(8)` instead.
+    # The fallback: our transmit time in NTP format (RFC 4330's
+    # recommendation), with the fraction bits below 1 ms replaced by
+    # fast-changing noise, so a blind spoofer must guess 20 bits on top of
+    # the time.
     global _counter
     _counter += 1
     seconds, fraction = ms_to_ntp(ms)
@@ -391,10 +410,13 @@ class Query:
         while (sample := q.poll()) is None: ...   # raises SntpError
 
     `addr` is a socket address from `resolve()`; `nonce` (8 bytes or an int
-    below 2**64) goes in our transmit timestamp, default our own transmit
-    time plus noise; `clock()` returns UTC ms for T1 and T4."""
+    below 2**64) goes in our transmit timestamp, default 8 bytes of
+    os.urandom (without it: our own transmit time plus noise); `clock()`
+    returns UTC ms for T1 and T4; `timeout_ms` is 1..MAX_TIMEOUT_MS."""
 
     def __init__(self, addr, nonce=None, clock=None, timeout_ms=TIMEOUT_MS, server=None):
+        if not 0 < timeout_ms <= MAX_TIMEOUT_MS:
+            raise ValueError("timeout_ms must be 1..%d" % MAX_TIMEOUT_MS)
         self.addr = addr
         self.server = server if server is not None else addr_text(addr)
         if isinstance(nonce, int):
@@ -423,7 +445,7 @@ class Query:
             # A connected UDP socket only receives from the server's address.
             sock.connect(self.addr)
             t1 = self.clock()
-            sent = self.nonce or _own_nonce(t1)
+            sent = self.nonce or _new_nonce(t1)
             request(self._buf, sent)
             sock.send(self._buf)
         except OSError as e:
@@ -458,13 +480,10 @@ class Query:
             self.close()
             raise SntpError("no reply from %s: %s" % (self.server, e))
         t4 = self.clock()
-        rx = ticks_ms()
+        rx = ticks_ms()  # pairs T4 with the monotonic clock, for the time base
         self.close()
-        sample = parse_reply(data, self.sent, self._t1, t4, self.server)
-        sample.rx_ticks = rx  # pairs T4 with the monotonic clock, for the time base
-        sample.address = addr_text(self.addr)
-        self.sample = sample
-        return sample
+        self.sample = parse_reply(data, self.sent, self._t1, t4, self.server, VERSION, addr_text(self.addr), rx)
+        return self.sample
 
     def close(self):
         if self._sock is not None:
@@ -530,7 +549,6 @@ class _Server:
         self.name = name
         self.interval_ms = interval_ms  # this server's own minimum poll interval
         self.asked = None  # ticks when last asked, None once that is long past
-        self.failures = 0
 
 
 class Policy:
@@ -634,10 +652,8 @@ class Policy:
         if s is None:
             return
         if isinstance(result, Sample):
-            s.failures = 0
             self._samples.append(result)
             return
-        s.failures += 1
         code = getattr(result, "kod", None)
         if code == KOD_DENY or code == KOD_RSTR:
             self.servers.remove(s)
@@ -675,8 +691,20 @@ class Policy:
 _USAGE = "usage: sntp HOST[:PORT] [--timeout-ms N]"
 
 
+def _timeout_arg(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("--timeout-ms needs an integer, got %r" % text)
+    # Capped here, not left to ticks_add: MicroPython raises beyond 2**29 ms.
+    if not 0 < value <= MAX_TIMEOUT_MS:
+        raise ValueError("--timeout-ms must be 1..%d, got %d" % (MAX_TIMEOUT_MS, value))
+    return value
+
+
 def main(argv):
-    """Command line: one JSON object on stdout, or one line on stderr."""
+    """Command line: one JSON object on stdout, or one line on stderr (exit
+    1: no valid reply; exit 2: bad arguments)."""
     import json
     import sys
 
@@ -690,9 +718,9 @@ def main(argv):
                 i += 1
                 if i >= len(argv):
                     raise ValueError("--timeout-ms needs a value")
-                timeout_ms = int(argv[i])
+                timeout_ms = _timeout_arg(argv[i])
             elif arg.startswith("--timeout-ms="):
-                timeout_ms = int(arg[len("--timeout-ms=") :])
+                timeout_ms = _timeout_arg(arg[len("--timeout-ms=") :])
             elif arg.startswith("-"):
                 raise ValueError("unknown option " + arg)
             elif server is None:
@@ -702,11 +730,9 @@ def main(argv):
             i += 1
         if server is None:
             raise ValueError("no server given")
-        if timeout_ms <= 0:
-            raise ValueError("--timeout-ms must be positive")
         split_host_port(server)
     except ValueError as e:
-        sys.stderr.write("sntp: %s\n%s\n" % (e, _USAGE))
+        sys.stderr.write("sntp: %s (%s)\n" % (e, _USAGE))
         return 2
     try:
         sample = query(server, timeout_ms)

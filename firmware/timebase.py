@@ -6,7 +6,7 @@ and through long outages (DESIGN.md section 6). Pure device code: no I/O. The
 SNTP client measures; the caller hands each measurement in:
 
     tb = TimeBase(time.ticks_diff, time.ticks_add)
-    tb.add_sample(ticks_at_sample, utc_ms, delay_ms)  # FIRST/ABSORBED/STEP/OUTLIER
+    tb.add_sample(ticks_at_sample, utc_ms, delay_ms)  # FIRST/ABSORBED/STEP/SUSPECT/OUTLIER
     tb.synced                        # True once a sample was taken
     tb.utc_ms(ticks)                 # UTC ms at `ticks` (None before sync)
     tb.ticks_at(utc_ms, near_ticks)  # first ticks at which utc_ms(...) >= utc_ms
@@ -14,9 +14,20 @@ SNTP client measures; the caller hands each measurement in:
     tb.freq_ppb                      # the learned rate correction, to persist
     tb.tick(ticks)                   # keep the tick anchor fresh (see below)
 
-`utc_ms` of the sample is the server's time at `ticks_at_sample` (the SNTP
-offset added to the local estimate at the midpoint of the exchange);
-`delay_ms` is the round-trip delay of that exchange.
+What the caller passes: `ticks_at_sample` and `utc_ms` must name the same
+instant, a ticks_ms() value and the server's UTC in ms at that very tick.
+With the SNTP client that is the ticks read when the reply arrived and T4
+corrected by the measured offset (`Sample.rx_ticks`, `Sample.utc_ms()`);
+any other instant of the exchange works if its ticks and its UTC are
+paired the same way. The time base does no round-trip correction itself.
+`delay_ms` is the exchange's round-trip delay (T4 - T1) - (T3 - T2); it
+only serves to reject slow replies (see outliers).
+
+Cost. `add_sample` is called once per sync (every 64..1024 s), never per
+pulse: it refits the rate over up to 24 bins of big integers, about 21 us
+on the unix port of MicroPython (bench/timebase_bench.py; expect some
+milliseconds on a board). `utc_ms` takes about 1.7 us and `ticks_at`
+2.8 us there.
 
 Units and why. No floats anywhere: boards have single-precision floats and
 the answer must be identical on every runtime. Internally a time is an int
@@ -60,21 +71,48 @@ window is the last 24 bins (13.6 h of continuous samples, longer across
 outages, at most 2 days old). Phase, in contrast, follows the newest sample
 alone, so the error right after a sample is that sample's noise.
 
-Outliers: a sample whose delay exceeds twice the best of the last 8 delays
-plus `delay_slack_ms` is ignored (its delay still enters the 8, so a lasting
-route change is accepted after 8 samples). Steps: when a sample differs from
-the model by more than `step_ms` (default 500 ms, so a leap second or a 1.5 s
-NTP step is a step), the shown time jumps to it and STEP is returned; the
-controller re-plans. Smaller errors are slewed. A slewed error far beyond
-what noise and the rate's uncertainty explain (2*K sigma + 5 ms + the time
-since the last sample times the rate bound) is a sub-step jump of the
-server's time, or a sign that the rate was wrong. After a step or such a
-jump the history restarts, because old samples on the other side of a jump
-would tilt the fitted rate for hours. The rate is inherited, not reset: the
-new history's fit replaces it only once its standard error is no larger,
-so a step keeps the clock's learned rate and a wrong rate is still mended.
-Jumps are only looked for while the rate is the current history's own fit,
-so an inherited rate that is wrong cannot restart the history forever.
+Outliers (OUTLIER, nothing changes): a sample whose delay exceeds twice
+the best of the last 8 delays plus `delay_slack_ms` is ignored (its delay
+still enters the 8, so a lasting route change is accepted after 8 samples).
+A negative delay down to -2 ms is rounding and counts as 0; below that the
+reply is bogus and ignored altogether, its delay too.
+
+Suspects, steps and jumps. A sample's error from the model is "far" when it
+exceeds `step_ms` (default 500 ms), or, once a rate has been fitted, what
+noise and the rate's uncertainty explain (K sigma + 5 ms + the time since
+the last sample times the rate bound; the same allowance error_bound_ms
+makes for noise). A far sample alone may be a falseticker or a spike: it is
+held as the suspect and SUSPECT is returned; nothing else changes (not the
+shown time, the bound or the history). A later sample that is far too and
+agrees with it (their errors within twice the noise allowance, at least
+100 ms, plus the rate bound times the time between them) confirms it; a
+sample that is not far clears it. A confirmed error beyond `step_ms` is a
+step (a leap second, a 1.5 s NTP step, the time base's own glitch): the
+shown time jumps to the confirming sample and STEP is returned, so the
+controller re-plans. A confirmed smaller one is a sub-step jump of the
+server's time, or a sign that the rate was wrong: it is slewed (ABSORBED).
+The third far sample in a row is taken even if it agrees with no other: by
+then the model, not the servers, is the likely culprit. The first sample
+ever sets the time at once (there is nothing to compare it with); a
+falseticker there is mended by the next two samples. While a step is
+awaiting confirmation, error_bound_ms does not include it.
+
+After a confirmed step or jump the history restarts (with the two samples
+that agreed), because old samples on the other side of a jump would tilt
+the fitted rate for hours. The rate is inherited, not reset, and so is its
+standard error, which then grows by 50 ppb an hour of samples (the crystal
+wanders and the old history no longer watches it). The new history's fit
+replaces it once its standard error is no larger, or sooner if the two
+rates differ by more than K times their standard errors together (with at
+least 12 samples, and the larger of the two noises) while the new history
+fits a line as tightly as the old one did (a wandered crystal;
+a level jump inside the history would fit badly, so it is no reason). If a
+confirmed jump comes while the rate is still inherited, the inherited rate
+failed to predict the samples: its standard error is raised to half the
+rate that would explain the error (at most 500 ppm), so the next samples
+are no longer far and a new fit soon takes over, instead of a restart at
+every other sample. Until some history's fit has been adopted (the rate is
+a guess, maybe out of spec) only errors beyond `step_ms` are far.
 """
 
 try:
@@ -89,6 +127,7 @@ FIRST = "first"
 ABSORBED = "absorbed"
 STEP = "step"
 OUTLIER = "outlier"
+SUSPECT = "suspect"
 
 _PS = const(1000000000)  # picoseconds per millisecond
 _PS_PER_US = const(1000000)
@@ -106,6 +145,12 @@ _MIN_SIGMA_US = const(1000)  # integer ms samples: noise below 1 ms is not real
 _MIN_DOF = const(4)  # fewer residuals than this do not measure the noise...
 _FEW_SIGMA_US = const(3000)  # ...so assume at least this much
 _JUMP_SLACK_PS = 5000000000  # 5 ms; a plain int: const() wants a small int
+_AGREE_PS = 100000000000  # 100 ms: the least tolerance for two agreeing suspects
+_SUSPECTS = const(3)  # this many suspects in a row: the model is wrong, not they
+_NEG_DELAY_MS = const(2)  # a delay down to -2 ms is rounding; below, a bogus reply
+_AGE_PPB_PER_H = const(50)  # an inherited rate's standard error grows this fast
+_HOUR_MS = const(3600000)
+_CONTRADICT_N = const(12)  # samples a new history needs to contradict a rate
 
 
 def _div_round(a, b):
@@ -130,7 +175,8 @@ class TimeBase:
 
     `ticks_diff(a, b)` and `ticks_add(t, d)` behave as MicroPython's `time`
     functions (tests inject a source that wraps at 2**30). `step_ms`: an
-    error larger than this is a step, not slewed. `max_slew_ppm`: how fast a
+    error larger than this (once a second sample agrees) is a step, not
+    slewed. `max_slew_ppm`: how fast a
     small error is worked off. `delay_slack_ms`: see outliers. `freq_ppb`
     and `freq_bound_ppb`: a rate correction known beforehand (persisted
     from an earlier run) and how far it may be off (default: an unknown
@@ -168,6 +214,11 @@ class TimeBase:
         self._freq = self._clamp(freq_ppb)
         self._se_ppb = freq_bound_ppb // _K  # standard error of _freq
         self._inherited = True  # _freq is not (yet) the bins' own fit
+        self._fitted = False  # whether any history's fit was ever adopted
+        self._inh_e = None  # elapsed ms from which an inherited rate ages
+        # A sample far off the model, held until a later one agrees:
+        # [elapsed ms, utc ms, error ps, how many suspects in a row].
+        self._suspect = None
         self._sigma_us = _MIN_SIGMA_US
         self._last_e = 0  # elapsed ms of the newest accepted sample
         # History: bins [origin_e, origin_y_us, n, sx, sy, sxx, sxy, syy],
@@ -243,7 +294,7 @@ class TimeBase:
         return self._freq
 
     def utc_ms(self, ticks):
-        """UTC in ms at `ticks` (an int, > 2**30), or None before the first sample.
+        """UTC in ms (an int, > 2**30) at `ticks`, or None before the first sample.
 
         Non-decreasing in `ticks`, except across a sample that returned STEP.
         """
@@ -296,10 +347,10 @@ class TimeBase:
     def error_bound_ms(self, ticks):
         """How far `utc_ms(ticks)` may be from true UTC, in ms; None before sync.
 
-        The newest sample's noise, plus the correction not yet slewed, plus
-        the time since that sample times the possible rate error (K standard
-        errors of the fitted rate plus an allowance for oscillator wander; an
-        unknown crystal counts as 100 ppm). It grows during an outage; the
+        The newest sample's noise (K sigma + 5 ms), plus the correction not
+        yet slewed, plus the time since that sample times the possible rate
+        error (K standard errors of the rate plus an allowance for
+        oscillator wander; an unknown crystal counts as 100 ppm). It grows during an outage; the
         controller compares it with its budget to decide whether it is in sync.
         """
         e = self._elapsed(ticks)
@@ -308,21 +359,27 @@ class TimeBase:
         since = e - self._last_e
         if since < 0:
             since = -since
-        ps = _K * self._sigma_us * _PS_PER_US + self._remaining_ps(e) + since * self._fbound()
+        ps = self._noise_ps() + self._remaining_ps(e) + since * self._fbound()
         return -((-ps) // _PS) + 1  # rounded up, plus the ms of quantisation
 
     # -- learning ---------------------------------------------------------
 
     def add_sample(self, ticks_at_sample, utc_ms, delay_ms):
-        """Learn from one SNTP sample; return FIRST, ABSORBED, STEP or OUTLIER.
+        """Learn from one SNTP sample; return FIRST, ABSORBED, STEP, SUSPECT
+        or OUTLIER.
 
         FIRST: the time is set. ABSORBED: the error is being slewed (shown
-        time stays continuous and non-decreasing). STEP: the error exceeded
-        `step_ms`; shown time jumped and the controller should re-plan.
-        OUTLIER: the round trip was too slow to trust; nothing changed.
+        time stays continuous and non-decreasing). STEP: two samples in a
+        row agree that the time is more than `step_ms` off; shown time
+        jumped and the controller should re-plan. SUSPECT: the sample is
+        far beyond what noise explains; it is held until a later sample
+        agrees, and nothing else changed. OUTLIER: the round trip was too
+        slow (or its delay negative) to trust; nothing changed.
         """
         e = self._elapsed(ticks_at_sample)
         if delay_ms < 0:
+            if delay_ms < -_NEG_DELAY_MS:
+                return OUTLIER  # a bogus reply: not even its delay is kept
             delay_ms = 0
         best = min(self._delays) if self._delays else None
         if len(self._delays) < _DELAYS:
@@ -339,9 +396,25 @@ class TimeBase:
         if best is not None and delay_ms > 2 * best + self._slack:
             return OUTLIER
         err = u_ps - self._target_ps(e)
-        if err > self._step_ps or err < -self._step_ps:
+        big = err > self._step_ps or err < -self._step_ps
+        # A sub-step error far beyond what noise and the rate's uncertainty
+        # explain is a spike, a jump of the server's time, or a sign that
+        # the rate was wrong. Until some history's fit was adopted the rate
+        # is a guess (a crystal may be out of spec), so only steps count.
+        jump = big or (self._fitted and self._jumped(e, err))
+        s = None
+        if jump:
+            s = self._suspect
+            if s is None or not (s[3] + 1 >= _SUSPECTS or self._agrees(s, e, err)):
+                # Alone, it may be a falseticker or a spike: hold it.
+                self._suspect = [e, utc_ms, err, s[3] + 1 if s else 1]
+                return SUSPECT
+            if not self._agrees(s, e, err):
+                s = None  # suspects in a row that disagree: the newest wins alone
+        self._suspect = None
+        if big:
             self._set(e, u_ps)
-            self._restart(e, utc_ms)
+            self._confirmed(s, e, utc_ms, err)
             return STEP
         # Re-anchor where the shown time must stay continuous: the sample,
         # or the latest time already shown if that is later; the value
@@ -350,13 +423,8 @@ class TimeBase:
         if self._hi_e is not None and self._hi_e > n:
             n = self._hi_e
         shown = self._shown_ps(n)
-        if not self._inherited and self._jumped(e, err):
-            # Far beyond what noise and the rate's uncertainty explain: the
-            # server's time moved (a sub-step jump), or the rate was wrong.
-            # Either way the old history would tilt the fit: restart it.
-            # Only a rate fitted on this history is trusted to tell: with an
-            # inherited one, a rate error could restart it at every sample.
-            self._restart(e, utc_ms)
+        if jump:
+            self._confirmed(s, e, utc_ms, err)
         else:
             self._remember(e, utc_ms)
             self._fit()
@@ -368,24 +436,85 @@ class TimeBase:
     def glitch(self, ms):
         """Jump the shown time by `ms` with no sample behind it, as a
         disturbed clock would. The simulator's ntp_step event uses it; the
-        next sample finds the error and mends it (a STEP, or a slew)."""
+        next sample finds the error and holds it as a suspect, the one
+        after agrees and mends it (a STEP, or a slew if under step_ms)."""
         if self._synced:
             self._m_ps += ms * _PS
             self._hi_e = None
+
+    def _noise_ps(self):
+        # What noise alone may put between a sample and the model: as much
+        # as error_bound_ms allows for it.
+        return _K * self._sigma_us * _PS_PER_US + _JUMP_SLACK_PS
 
     def _jumped(self, e, err):
         since = e - self._last_e
         if since < 0:
             since = -since
-        lim = 2 * _K * self._sigma_us * _PS_PER_US + _JUMP_SLACK_PS + since * self._fbound()
+        lim = self._noise_ps() + since * self._fbound()
         return err > lim or err < -lim
+
+    def _agrees(self, s, e, err):
+        # Whether a later sample's error from the model is the suspect's,
+        # within twice the noise allowance (at least 100 ms) plus what the
+        # rate's uncertainty adds between the two.
+        since = e - s[0]
+        if since <= 0:
+            return False
+        tol = 2 * self._noise_ps()
+        if tol < _AGREE_PS:
+            tol = _AGREE_PS
+        d = err - s[2]
+        if d < 0:
+            d = -d
+        return d <= tol + since * self._fbound()
+
+    def _confirmed(self, s, e, utc_ms, err):
+        # A confirmed jump or step: old samples on the other side of it
+        # would tilt the fit for hours, so the history restarts, from the
+        # suspect that saw it first (if it agreed) and the sample that
+        # confirmed it. If the rate was already inherited, it failed to
+        # predict the last samples: perhaps it is what is wrong, and a
+        # restart at every other sample would keep a new history from ever
+        # growing. So it loses its trust: its standard error becomes at
+        # least half the rate that would explain the error (at most
+        # 500 ppm), and a new fit replaces it as soon as there is one.
+        if self._inherited:
+            since = e - self._last_e
+            if since > 0:
+                if err < 0:
+                    err = -err
+                implied = err // since  # ps per ms is ppb
+                if implied > _MAX_FREQ_PPB:
+                    implied = _MAX_FREQ_PPB
+                if self._se_now() < implied // 2:
+                    self._se_ppb = implied // 2
+                    self._inh_e = None
+        if s is None:
+            self._restart(e, utc_ms)
+        else:
+            self._restart(s[0], s[1])
+            self._remember(e, utc_ms)
 
     def _restart(self, e, utc_ms):
         # A new history; the rate is inherited until the new history's fit
-        # is at least as good (a short baseline would be worse than it).
+        # is better, or disagrees with it beyond both their uncertainties.
+        # The inherited rate's standard error grows with its age, so a
+        # rate that wandered since is replaced in hours, not never.
+        self._se_ppb = self._se_now()
+        self._inh_e = e
         self._bins = []
         self._inherited = True
         self._remember(e, utc_ms)
+
+    def _se_now(self):
+        # Standard error of _freq in ppb. An inherited rate's grows with the
+        # time samples have come in without its own history confirming it
+        # (not through an outage: there the wander allowance covers it).
+        se = self._se_ppb
+        if self._inherited and self._inh_e is not None and self._last_e > self._inh_e:
+            se += (self._last_e - self._inh_e) * _AGE_PPB_PER_H // _HOUR_MS
+        return se
 
     def _set(self, e, u_ps):
         self._m_e = e
@@ -448,14 +577,33 @@ class TimeBase:
             sigma = _MIN_SIGMA_US
         # Standard error of the slope in ppb: 1e6 * sigma / sqrt(den / n).
         se = _isqrt(sigma * sigma * n * 1000000000000 // den) + 1
-        if self._inherited and se > self._se_ppb:
-            return  # the inherited rate is still the better estimate
-        self._inherited = False
         # slope in us per ms; ppb = slope * 1e6
-        self._freq = self._clamp(_div_round(num * 1000000, den))
+        freq = self._clamp(_div_round(num * 1000000, den))
+        if self._inherited and se > self._se_now():
+            # The inherited rate is still the better estimate, unless the
+            # new history contradicts it beyond both their uncertainties
+            # while fitting a line as well as the old one did (a level
+            # jump inside the history would fit badly, and is no reason).
+            # A few residuals can understate the noise by chance: the test
+            # wants a dozen samples and takes the larger of the two sigmas.
+            old = self._sigma_us
+            if n < _CONTRADICT_N or sigma > 2 * old:
+                return
+            if sigma > old:
+                old = sigma
+            se_c = _isqrt(old * old * n * 1000000000000 // den) + 1
+            d = freq - self._freq
+            if d < 0:
+                d = -d
+            if d <= _K * (se_c + self._se_now()):
+                return
+        self._inherited = False
+        self._fitted = True
+        self._freq = freq
         self._sigma_us = sigma
         self._se_ppb = se
 
     def _fbound(self):
-        # ppb; what the rate may be off by: K standard errors plus wander
-        return _K * self._se_ppb + _WANDER_PPB
+        # ppb; what the rate may be off by: K standard errors (grown with
+        # age if inherited) plus wander
+        return _K * self._se_now() + _WANDER_PPB

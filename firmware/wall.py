@@ -44,14 +44,16 @@ class Wall:
         self.zone = zone
 
     def boundary(self, now_ticks):
-        """(ticks, target) of the next local minute boundary after now, or
-        None while the time is unknown. `target` is the dial position the
-        hands must show once its :00 pulse is done."""
+        """(ticks, target, local_minutes) of the next local minute boundary
+        after now, or None while the time is unknown. `target` is the dial
+        position the hands must show once its :00 pulse is done;
+        `local_minutes` counts local minutes since the epoch (a small int
+        until 3011) for the mode schedule."""
         utc = self.timebase.utc_ms(now_ticks)
         if utc is None:
             return None
         utc_b, local_b = next_local_boundary(self.zone, utc)
-        return self.timebase.ticks_at(utc_b, now_ticks), target_at(local_b)
+        return self.timebase.ticks_at(utc_b, now_ticks), target_at(local_b), local_b // MINUTE_MS
 
     def synced(self):
         return self.timebase.synced

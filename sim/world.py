@@ -13,21 +13,15 @@ import bisect
 import modes
 from firmware.controller import Controller
 from firmware.store import MemoryStore
+from firmware.ticks import PERIOD, Wrapping
 from firmware.timebase import TimeBase
 from firmware.tz import Zone
 from firmware.wall import HALF_DAY_S, Wall
 
-PERIOD = 1 << 30  # a board's ticks_ms wraps here (12.4 days)
-HALF = 1 << 29
 PPM = 1000000
-
-
-def ticks_diff(a, b):
-    return ((a - b + HALF) % PERIOD) - HALF
-
-
-def ticks_add(t, d):
-    return (t + d) % PERIOD
+_BOARD = Wrapping(PERIOD)  # a board's ticks_ms wraps at 2**30 (12.4 days)
+ticks_diff = _BOARD.ticks_diff
+ticks_add = _BOARD.ticks_add
 
 
 def parse_hms(text):
@@ -79,6 +73,7 @@ class World:
         pulse_ms=31,
         cycle=modes.NAMES,
         ntp_delay_ms=20,
+        schedule=(),
         poll_ms=64000,
         ticks_origin=PERIOD - 5 * 60 * 1000,
     ):
@@ -90,6 +85,7 @@ class World:
         self.min_gap_ms = min_gap_ms
         self.pulse_ms = pulse_ms
         self.cycle = cycle
+        self.schedule = schedule
         self.ntp_delay_ms = ntp_delay_ms
         self.poll_ms = poll_ms
         self.store = MemoryStore()
@@ -155,12 +151,12 @@ class World:
             cycle=self.cycle,
             mode=self.mode,
             min_gap_ms=self.min_gap_ms,
-            seed=self.seed + self.boots - 1,
+            seed=self.seed,
             hands=self.hands,
+            schedule=self.schedule,
         )
-        if self.boots == 1:
-            self.mode_changes.append([self.true_ms, self.controller.mode.name])
         self.wake = self.controller.start(self.ticks())
+        self._note_mode()
         self.next_poll = self.true_ms  # ask NTP at once
         self.failures = 0
 
@@ -182,7 +178,8 @@ class World:
         """One SNTP exchange, folded into the time base."""
         if not self.ntp_up():
             self.failures += 1
-            self.next_poll = self.true_ms + min(15000 << min(self.failures, 6), 1024000)
+            # As firmware/sntp.py's Policy: 15 s, 30 s, ... up to 1024 s.
+            self.next_poll = self.true_ms + min(15000 << min(self.failures - 1, 7), 1024000)
             return
         self.failures = 0
         self.synced_at.append(self.true_ms)
@@ -192,6 +189,14 @@ class World:
         self.next_poll = self.true_ms + self.poll_ms
         if result in ("first", "step"):
             self.wake = self.controller.resync(self.ticks())
+            self._note_mode()
+
+    def _note_mode(self):
+        if self.controller.choice == "shuffle" and self.controller.minute is None:
+            return  # no time yet, so no hour to draw a mode for
+        name = self.controller.mode.name
+        if not self.mode_changes or self.mode_changes[-1][1] != name:
+            self.mode_changes.append([self.true_ms, name])
 
     def ntp_outage(self, until_ms):
         self.ntp_down_until = until_ms
@@ -210,7 +215,6 @@ class World:
     def press(self, kind="press"):
         if not self.powered:
             return
-        before = self.controller.mode.name
         p_before = self.controller.p
         now = self.ticks()
         if kind == "press":
@@ -224,8 +228,7 @@ class World:
             # minute hands show 12:00; the second hand stays where it is.
             self.rotor.shown %= 60
             self.resets.append([len(self.pulses), self.controller.p])
-        if self.controller.mode.name != before:
-            self.mode_changes.append([self.true_ms, self.controller.mode.name])
+        self._note_mode()
 
     def run_until(self, end_ms, events=()):
         """Advance true time to `end_ms`, running the controller, NTP and the
@@ -251,3 +254,4 @@ class World:
                 self.sync()
             else:
                 self.wake = self.controller.run(self.ticks())
+                self._note_mode()

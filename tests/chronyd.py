@@ -73,6 +73,22 @@ def probe(port, timeout_s=0.2):
     return ((t2 - t1) + (t3 - t4)) / 2e9
 
 
+def _group_gone(pgid, timeout_s):
+    """Wait until no process is left in group `pgid` (a reaped or orphaned
+    zombie included); True when it emptied in time."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # the id was reused by someone else's group
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
 class ChronydError(RuntimeError):
     pass
 
@@ -176,6 +192,14 @@ class Chronyd:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=5)
+        # proc is faketime when offset_s is set; its chronyd child may
+        # outlive it for a moment: return only once the group is empty.
+        if not _group_gone(self.proc.pid, 5.0):
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _group_gone(self.proc.pid, 5.0)
         self.proc = None
 
     def __enter__(self):

@@ -147,3 +147,34 @@ def test_set_hands_procedure_with_only_the_button_and_the_knob():
     b = now - now % 60000 + 60000
     world.run_until(b)
     assert world.rotor.shown == target_at(b + zone.offset(b // 1000) * 1000)
+
+
+def test_schedule_plays_normal_at_night_and_a_press_overrides_it():
+    from firmware.schedule import parse_schedule
+
+    schedule = parse_schedule([{"from": "23:00", "to": "07:00", "mode": "normal"}])
+    start = utc_ms(2026, 6, 1, 20, 30)  # 22:30 CEST
+    events = [(2 * 3600 + 5.5, lambda w: (lambda: w.press("press")))]  # 00:30:05.5 local
+    world, summary = run(start, 10 * 3600, tz=CET, mode="vetinari", events=events, schedule=schedule)
+    changes = [(round((t - start) / 60000), name) for t, name in world.mode_changes]
+    assert changes[0] == (0, "vetinari")
+    assert (30, "normal") in changes  # 23:00 local
+    assert (120, "hesitate") in changes  # the press: next after vetinari, overriding the window
+    assert (510, "hesitate") not in changes and changes[-1][1] == "hesitate"  # 07:00: the choice stays
+    assert summary["minutes_right"] == summary["minutes_checked"]
+    assert_motor_limits(world)
+
+
+def test_shuffle_draws_a_mode_each_hour_the_same_after_a_reboot():
+    start = utc_ms(2026, 6, 1, 0, 0)
+    cycle = list(modes.NAMES) + ["shuffle"]
+    world, summary = run(start, 12 * 3600, cycle=cycle, mode="shuffle", seed=3)
+    hours = {}
+    for t, name in world.mode_changes:
+        hours[(t - start) // 3600000] = name
+    assert len(set(hours.values())) >= 3  # it really shuffles
+    assert all((t - start) % 3600000 == 0 for t, _ in world.mode_changes[1:])  # on the hour
+    again, _ = run(start, 12 * 3600, cycle=cycle, mode="shuffle", seed=3,
+                   events=[(5 * 3600 + 17.3, lambda w: w.power_off), (5 * 3600 + 30, lambda w: w.power_on)])
+    assert [n for _, n in again.mode_changes] == [n for _, n in world.mode_changes]
+    assert summary["minutes_right"] == summary["minutes_checked"]

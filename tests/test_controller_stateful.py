@@ -121,7 +121,8 @@ class ClockOnTheWall(RuleBasedStateMachine):
         w.rotor.shown = 0  # the knob: hour and minute hands to 12:00
         w.press("long_press")
         self.excused.append((began, w.true_ms))
-        self.mends.append((w.true_ms, self._lag_now(), "known"))
+        # Without the time yet, the hands stand still until the first sync.
+        self.mends.append((w.true_ms, self._lag_now(), "known" if w.timebase.synced else "boot"))
 
     # -- what the clock must keep -------------------------------------------
 
@@ -207,6 +208,15 @@ class ClockOnTheWall(RuleBasedStateMachine):
             i = bisect.bisect_right(times, began)
             assert i == len(times) or times[i] >= ended
 
+    def _drift_ms(self, b):
+        """What the oscillator may have drifted since the last sync before
+        `b`: an outage (or NTP's backoff) leaves the time base on its own."""
+        i = bisect.bisect_right(self.world.synced_at, b)
+        if i == 0:
+            return 0
+        since = b - self.world.synced_at[i - 1]
+        return abs(self.world.ppm) * since // 1000000 + 1
+
     @invariant()
     def every_minute_right_unless_excused(self):
         w = self.world
@@ -217,7 +227,7 @@ class ClockOnTheWall(RuleBasedStateMachine):
         while b <= w.true_ms - 2000:
             offset = self.zone.offset(b // 1000) * 1000
             if (b + offset) % MINUTE == 0 and not any(lo <= b <= hi for lo, hi in excused):
-                budget = HOLDOVER_BUDGET_MS if w.in_holdover_at(b, 3600 * 1000) else BUDGET_MS
+                budget = BUDGET_MS + self._drift_ms(b)
                 target = target_at(b + offset)
                 i = bisect.bisect_left(times, b - budget)
                 hit = [w.pulses[j] for j in range(i, len(times)) if times[j] <= b + budget and w.pulses[j][2] == target]

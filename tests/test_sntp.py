@@ -53,14 +53,20 @@ def ntp_stamp(unix_ns):
 
 
 def build_reply(req, shift_ns=0, li=0, vn=4, mode=4, stratum=2, refid=b"\x7f\x00\x00\x01",
-                root_delay=0, root_disp=0, originate=None, transmit=None, length=48):
+                root_delay=0, root_disp=0, originate=None, transmit=None, length=48,
+                receive=None, reference=None, receive_at_ns=0, reference_at_ns=-10**9):
     """A server reply to `req` whose clock is ours + shift_ns (root delay and
-    dispersion in 16.16 seconds)."""
+    dispersion in 16.16 seconds). The server received the request at
+    `receive_at_ns` and last synchronised at `reference_at_ns`, both
+    relative to its clock now; `receive`/`reference`/`transmit` replace a
+    timestamp by raw bytes."""
     t = time.time_ns() + shift_ns
     head = struct.pack("!BBbbII4s", li << 6 | vn << 3 | mode, stratum, 6, -20, root_delay, root_disp, refid)
     orig = req[40:48] if originate is None else originate
     xmit = ntp_stamp(t + 20_000) if transmit is None else transmit  # 20 us "processing"
-    packet = head + ntp_stamp(t - 10**9) + orig + ntp_stamp(t) + xmit
+    recv = ntp_stamp(t + receive_at_ns) if receive is None else receive
+    ref = ntp_stamp(t + reference_at_ns) if reference is None else reference
+    packet = head + ref + orig + recv + xmit
     return packet[:length] if length <= 48 else packet + bytes(length - 48)
 
 
@@ -82,6 +88,15 @@ HOSTILE = {
     "huge_root_delay": (dict(root_delay=20 * SECOND), "root delay 20000 ms > 16000 ms"),
     "huge_root_dispersion": (dict(root_disp=17 * SECOND), "root dispersion 17000 ms > 16000 ms"),
     "root_distance": (dict(root_delay=2 * SECOND, root_disp=SECOND), "root delay/2 + root dispersion = 2000 ms"),
+    # The server says it held our request 5 s, longer than the whole round
+    # trip: a delay of about -5000 ms, which best() would always prefer.
+    "negative_delay": (dict(receive_at_ns=-5 * 10**9), "negative round-trip delay"),
+    "zero_receive": (dict(receive=bytes(8)), "receive timestamp is zero"),
+    "transmit_before_receive": (dict(receive_at_ns=10**9), "transmit timestamp before receive timestamp"),
+    # RFC 5905: a server that never synchronised (reference time zero or in
+    # its own future).
+    "zero_reference": (dict(reference=bytes(8)), "reference timestamp is zero"),
+    "reference_after_transmit": (dict(reference_at_ns=10**9), "reference timestamp after transmit timestamp"),
 }
 
 
@@ -159,7 +174,7 @@ def test_chronyd_offset_in_process(chronyd_ahead):
     samples = [sntp.query(chronyd_ahead.address, timeout_ms=1000) for _ in range(5)]
     s = sntp.best(samples)
     assert s.stratum == 1 and s.leap == 0 and s.version == 4
-    assert s.delay_ms <= 5, samples
+    assert s.delay_ms <= 50, samples  # loopback; generous for a loaded machine
     # Every sample is right, not only the best one.
     for x in samples:
         assert_offset(x, chronyd_ahead.offset_ms)
@@ -168,7 +183,7 @@ def test_chronyd_offset_in_process(chronyd_ahead):
 def test_chronyd_offset_cli_cpython(chronyd_ahead):
     out = cli_best([chronyd_ahead.address, "--timeout-ms", "1000"])
     assert_offset(out, 90000)
-    assert out["stratum"] == 1 and out["leap"] == 0 and out["delay_ms"] <= 5
+    assert out["stratum"] == 1 and out["leap"] == 0 and out["delay_ms"] <= 50
     assert out["refid"] == "127.127.1.1"
     assert out["server"] == chronyd_ahead.address
 
@@ -176,7 +191,7 @@ def test_chronyd_offset_cli_cpython(chronyd_ahead):
 def test_chronyd_offset_cli_micropython(chronyd_ahead, micropython):
     out = cli_best([chronyd_ahead.address, "--timeout-ms", "1000"], "micropython", micropython)
     assert_offset(out, 90000)
-    assert out["stratum"] == 1 and out["leap"] == 0 and out["delay_ms"] <= 5
+    assert out["stratum"] == 1 and out["leap"] == 0 and out["delay_ms"] <= 50
 
 
 def test_chronyd_by_name_localhost(chronyd_ahead, micropython):
@@ -187,9 +202,13 @@ def test_chronyd_by_name_localhost(chronyd_ahead, micropython):
     assert out["server"] == name and out["address"] == chronyd_ahead.address
 
 
+HELD_S = 0.100  # "never held for long", with room for a loaded 2-core machine
+
+
 def test_query_async_never_holds_the_loop(chronyd_ahead):
     """Five queries from asyncio while a 5 ms ticker runs: the ticker is
-    never held up for long, and the offsets are right."""
+    never held up for long (a blocking query would hold it for the whole
+    round trip, or the 1 s timeout), and the offsets are right."""
     addr = sntp.resolve("127.0.0.1", chronyd_ahead.port)
 
     async def run():
@@ -216,7 +235,7 @@ def test_query_async_never_holds_the_loop(chronyd_ahead):
     samples, worst = asyncio.run(run())
     for x in samples:
         assert_offset(x, 90000)
-    assert worst < 0.020
+    assert worst < HELD_S
 
 
 def test_query_async_micropython(chronyd_ahead, micropython):
@@ -247,7 +266,7 @@ print(json.dumps({"offsets": asyncio.run(main()), "worst": worst[0]}))
     out = json.loads(micropython.run(code))
     for x in out["offsets"]:
         assert_offset(x, 90000)
-    assert out["worst"] < 20, out
+    assert out["worst"] < HELD_S * 1000, out
 
 
 def test_poll_step_does_not_block(chronyd_ahead):
@@ -258,7 +277,7 @@ def test_poll_step_does_not_block(chronyd_ahead):
     while q.poll() is None:
         steps += 1
         assert steps < 100000
-    assert time.monotonic() - t < 0.5
+    assert time.monotonic() - t < 1.0  # a reply, not the 1 s timeout
     assert_offset(q.sample, 90000)
 
 
@@ -288,7 +307,9 @@ def test_hostile_reply_refused_cli(kind):
     assert proc.stderr.count("\n") == 1, proc.stderr
 
 
-@pytest.mark.parametrize("kind", ["short", "mode3", "version3", "kod_deny", "li3", "wrong_originate", "huge_root_delay"])
+@pytest.mark.parametrize("kind", ["short", "mode3", "version3", "kod_deny", "li3", "wrong_originate", "huge_root_delay",
+                                  "negative_delay", "zero_receive", "transmit_before_receive", "zero_reference",
+                                  "reference_after_transmit"])
 def test_hostile_reply_refused_micropython_cli(kind, micropython):
     with hostile(kind) as server:
         proc, _ = cli([server.address, "--timeout-ms", "1000"], "micropython", micropython)
@@ -342,7 +363,7 @@ def test_no_reply_times_out():
         with pytest.raises(sntp.SntpTimeout) as info:
             sntp.query(server.address, timeout_ms=300)
         took = time.monotonic() - t
-        assert 0.29 <= took < 0.8
+        assert 0.29 <= took < 5  # waited for the timeout; an upper bound only against hanging
         assert "no reply" in info.value.reason and "300 ms" in info.value.reason
         proc, took = cli([server.address, "--timeout-ms", "300"])
     assert proc.returncode == 1 and "no reply" in proc.stderr and took < 5
@@ -363,30 +384,93 @@ def test_port_unreachable_fails_fast():
     t = time.monotonic()
     with pytest.raises(sntp.SntpError):
         sntp.query(address, timeout_ms=2000)
-    assert time.monotonic() - t < 1.0
+    assert time.monotonic() - t < 1.5  # the ICMP error, not the 2 s timeout
 
 
-def test_request_format():
+def test_request_format(monkeypatch):
     seen = []
+    drawn = []
+
+    def urandom(n):
+        drawn.append(os.urandom(n))
+        return drawn[-1]
+
+    monkeypatch.setattr(sntp, "_urandom", urandom)
     with Server(lambda req: seen.append(req) or build_reply(req)) as server:
-        before = now_ms()
         sntp.query(server.address, timeout_ms=1000)
         sntp.query(server.address, timeout_ms=1000, nonce=0x0123456789ABCDEF)
-    req, req2 = seen
+        monkeypatch.setattr(sntp, "_urandom", None)  # a port without os.urandom
+        before = now_ms()
+        sntp.query(server.address, timeout_ms=1000)
+        after = now_ms()
+    req, req2, req3 = seen
     assert len(req) == 48 and req[0] == 0x23  # LI 0, VN 4, mode 3
     assert req[1:40] == bytes(39)
-    # Default transmit timestamp: our transmit time (to the ms) plus noise.
-    sec, frac = struct.unpack("!II", req[40:48])
-    sent_ms = (sec - NTP_UNIX_S) * 1000 + (frac * 1000 >> 32)
-    assert before - 1 <= sent_ms <= now_ms() + 1
+    # Default transmit timestamp: 8 random bytes, where the port has them.
+    assert len(drawn) == 1 and req[40:48] == drawn[0]
+    # An injected nonce wins.
     assert req2[40:48] == bytes.fromhex("0123456789abcdef")
+    # Without os.urandom: our transmit time (to the ms) plus noise.
+    sec, frac = struct.unpack("!II", req3[40:48])
+    sent_ms = (sec - NTP_UNIX_S) * 1000 + (frac * 1000 >> 32)
+    assert before - 1 <= sent_ms <= after + 1
+
+
+def test_default_nonce_is_urandom_on_both_runtimes(micropython):
+    assert sntp._urandom is os.urandom
+    assert micropython.run("import os\nfrom firmware import sntp\nprint(sntp._urandom is os.urandom)") == "True\n"
 
 
 def test_cli_usage_errors():
-    for args in ([], ["a", "b"], ["--timeout-ms"], ["h:99999"], ["h", "--bogus"]):
+    for args in ([], ["a", "b"], ["--timeout-ms"], ["h:99999"], ["h", "--bogus"], ["h", "--timeout-ms", "x"]):
         proc, _ = cli(args)
         assert proc.returncode == 2, args
         assert proc.stdout == ""
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("sntp: "), (args, proc.stderr)
+
+
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+@pytest.mark.parametrize("value", ["600000000", "60001", "0", "-5", "--timeout-ms=600000000"])
+def test_cli_timeout_out_of_range(runtime, value, request):
+    """A board's ticks_add cannot reach 2**29 ms ahead (MicroPython raises,
+    a plain wrapping add would time out at once): 1..60000 ms, or exit 2."""
+    mp = request.getfixturevalue("micropython") if runtime == "micropython" else None
+    args = ["127.0.0.1:9", value] if value.startswith("--") else ["127.0.0.1:9", "--timeout-ms", value]
+    proc, took = cli(args, runtime, mp)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == "" and proc.stderr.count("\n") == 1
+    assert "1..60000" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_query_timeout_out_of_range():
+    for bad in (0, -1, 60001, 2**29, 600000000):
+        with pytest.raises(ValueError):
+            sntp.Query(("127.0.0.1", 9), timeout_ms=bad)
+    assert sntp.Query(("127.0.0.1", 9), timeout_ms=60000).timeout_ms == 60000
+
+
+LONG_LABEL = "a" * 70 + ".example"  # DNS labels end at 63 characters
+
+
+def test_overlong_host_label_is_a_one_line_failure(micropython):
+    with pytest.raises(sntp.SntpError) as info:
+        sntp.resolve(LONG_LABEL, 123)
+    assert "cannot resolve" in info.value.reason and "\n" not in info.value.reason
+    for runtime in ("cpython", "micropython"):
+        proc, _ = cli([LONG_LABEL, "--timeout-ms", "300"], runtime, micropython)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+        assert "Traceback" not in proc.stderr and LONG_LABEL in proc.stderr
+
+
+def test_sntp_uses_the_shared_ticks():
+    from firmware import ticks
+
+    assert (sntp.ticks_ms, sntp.ticks_us, sntp.ticks_add, sntp.ticks_diff) == (
+        ticks.ticks_ms, ticks.ticks_us, ticks.ticks_add, ticks.ticks_diff)
+    with pytest.raises(OverflowError):
+        sntp.ticks_add(0, 2**29)  # as on a board
 
 
 # --- pure parts: timestamps, eras, parse_reply -----------------------------
@@ -405,7 +489,8 @@ def packet(t1_ms, offset_us, delay_us, sent, hold_us=7):
         return ntp_stamp(us * 1000)
 
     head = struct.pack("!BBbbII4s", 0x24, 2, 6, -20, 0, 0, b"\x0a\x00\x00\x01")
-    return head + stamp(t1_ms * 1000) + sent + stamp(t2_us) + stamp(t3_us), t4_ms
+    reference = stamp(t2_us - 64_000_000)  # last synchronised 64 s before, by the server's clock
+    return head + reference + sent + stamp(t2_us) + stamp(t3_us), t4_ms
 
 
 @settings(max_examples=300, deadline=None)
@@ -429,6 +514,70 @@ def test_parse_reply_measures_offset_and_delay(t1_ms, offset_us, delay_us, hold_
     assert abs(s.offset_ms - offset_us / 1000) <= 1.5
 
 
+def raw_reply(t2_us, t3_us, sent, reference_us=None):
+    """A reply with exactly these receive and transmit times (UTC us)."""
+    head = struct.pack("!BBbbII4s", 0x24, 2, 6, -20, 0, 0, b"\x0a\x00\x00\x01")
+    ref = t2_us - 64_000_000 if reference_us is None else reference_us
+    return head + ntp_stamp(ref * 1000) + sent + ntp_stamp(t2_us * 1000) + ntp_stamp(t3_us * 1000)
+
+
+T1 = 1_795_000_000_000  # 2026-11-18, UTC ms
+
+
+@pytest.mark.parametrize("held_us, ok", [(0, True), (1, True), (4, True), (1999, True), (2000, True),
+                                         (2001, False), (5_000_000, False)])
+def test_negative_delay_slack(held_us, ok):
+    """T1 and T4 are whole ms, so a loopback exchange can measure a few us
+    below zero; up to -2 ms is kept, anything more negative is refused."""
+    sent = b"nonce123"
+    data = raw_reply(T1 * 1000 + 10_000, T1 * 1000 + 10_000 + held_us, sent)
+    if ok:
+        s = sntp.parse_reply(data, sent, T1, T1)
+        assert s.delay_us == -held_us and s.offset_us == 10_000 + held_us // 2
+    else:
+        with pytest.raises(sntp.SntpError) as info:
+            sntp.parse_reply(data, sent, T1, T1)
+        assert info.value.reason.startswith("negative round-trip delay")
+        assert "\n" not in info.value.reason
+
+
+def test_parse_reply_timestamp_order():
+    sent = b"nonce123"
+    t = T1 * 1000 + 500
+    # Transmit one us before receive: refused; equal: fine.
+    with pytest.raises(sntp.SntpError, match="transmit timestamp before receive"):
+        sntp.parse_reply(raw_reply(t, t - 1, sent), sent, T1, T1 + 1)
+    assert sntp.parse_reply(raw_reply(t, t, sent), sent, T1, T1 + 1).delay_us == 1000
+    # Reference at the transmit time: fine; one us later: never synchronised.
+    assert sntp.parse_reply(raw_reply(t, t, sent, reference_us=t), sent, T1, T1 + 1)
+    with pytest.raises(sntp.SntpError, match="reference timestamp after transmit"):
+        sntp.parse_reply(raw_reply(t, t, sent, reference_us=t + 1), sent, T1, T1 + 1)
+    # A reference days ago is normal (a server that lost its upstream).
+    assert sntp.parse_reply(raw_reply(t, t, sent, reference_us=t - 86400 * 10**6 * 3), sent, T1, T1 + 1)
+
+
+def test_parse_reply_is_pure(monkeypatch):
+    """parse_reply reads no clock; the Query pairs T4 with the ticks."""
+    def no_clock():
+        raise AssertionError("parse_reply read the ticks")
+
+    monkeypatch.setattr(sntp, "ticks_ms", no_clock)
+    sent = b"nonce123"
+    s = sntp.parse_reply(raw_reply(T1 * 1000, T1 * 1000, sent), sent, T1, T1, server="a:123")
+    assert s.rx_ticks is None and s.address == "a:123" == s.server
+
+
+def test_query_pairs_t4_with_ticks():
+    from firmware import ticks
+
+    with Server(lambda req: build_reply(req)) as server:
+        before = ticks.ticks_ms()
+        s = sntp.query("localhost:%d" % server.port, timeout_ms=1000)
+        after = ticks.ticks_ms()
+    assert 0 <= ticks.ticks_diff(s.rx_ticks, before) <= ticks.ticks_diff(after, before)
+    assert s.address == server.address and s.server == "localhost:%d" % server.port
+
+
 @given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(0, 2**33))
 def test_ntp_to_us_picks_the_nearest_era(seconds, fraction, near):
     us = sntp.ntp_to_us(seconds, fraction, near)
@@ -445,7 +594,8 @@ def test_parse_reply_same_on_micropython(micropython):
                             (ERA1_UNIX_MS + 10**12, -7_654_321, 12_345), (0, 5, 0)]:
         data, t4 = packet(t1_ms, off, dly, b"abcdefgh")
         cases.append([data.hex(), t1_ms, t4])
-    for kind in ("mode3", "kod_rate", "li3", "huge_root_delay"):
+    for kind in ("mode3", "kod_rate", "li3", "huge_root_delay", "negative_delay", "zero_receive",
+                 "transmit_before_receive", "zero_reference", "reference_after_transmit"):
         cases.append([build_reply(bytes(40) + b"abcdefgh", **HOSTILE[kind][0]).hex(), 1_795_000_000_000, 1_795_000_000_001])
     code = """
 import sys, json
