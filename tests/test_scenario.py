@@ -132,3 +132,18 @@ def test_runner_needs_no_pygame(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.json")))
+def test_the_readme_examples_run(tmp_path, example):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "scenario", str(ROOT / "examples" / example), "--out", str(tmp_path / "r.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["minutes_checked"] > 0 and not summary["unrecovered_at_end"]
+    assert summary["polarity_follows_p"] and summary["hands_agree_with_p"]
