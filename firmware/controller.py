@@ -59,8 +59,8 @@ _NO_TIME_POLL_MS = const(1000)  # how often to look for the time before the firs
 # covers that for any gap under a second.
 _GAP_MARGIN_MS = const(1)
 _SET_GAP_MS = const(250)  # the second hand's pace while the user aligns it
-_SET_STEPS = const(120)  # it goes round twice at most, then holds
-_SET_IDLE_MS = const(120000)  # held untouched this long: the user walked away
+_SET_STEPS = const(240)  # it goes round four times at most, then holds
+_SET_IDLE_MS = const(900000)  # 15 min untouched: the user walked away
 
 
 class Controller:
@@ -85,7 +85,9 @@ class Controller:
         self.diff = ticks_diff
         self.add = ticks_add
         self.led = led
-        self.gap = min_gap_ms + _GAP_MARGIN_MS  # between pulse starts, in board ms
+        # Between pulse starts, in board ms; never over 1000, or 60 pulses
+        # would no longer fit in a minute.
+        self.gap = min_gap_ms + _GAP_MARGIN_MS if min_gap_ms < 1000 else 1000
         self.cycle = tuple(cycle) if cycle else modes.NAMES
         self.seed = seed
         self.rng = modes.Rng(seed)
@@ -100,12 +102,13 @@ class Controller:
             self.p = hands % HALF_DAY
             self.swap = 0
             name = mode if mode in self.cycle else self.cycle[0]
-            store.reset(self.p)
-            store.save_settings(name, self.swap)
+            store.reset(self.p, self.swap)
+            store.save_settings(name)
         else:
             self.p, name, self.swap = saved
             if name not in self.cycle:
                 name = mode if mode in self.cycle else self.cycle[0]
+        motor.swap = self.swap  # the coil's wiring as set-hands learnt it
         self.choice = name  # the button's choice; may be "shuffle"
         self.mode = modes.get(name if name != SHUFFLE else modes.NAMES[0])
         self.state = NO_TIME
@@ -163,14 +166,17 @@ class Controller:
         if self.state == SET_RUN:
             return self._hold(now)
         if self.state == SET_HOLD:
-            return self._schedule(now)  # one step
+            self.state = SET_RUN  # go round again
+            self._set_steps = 0
+            self._show()
+            return self._schedule(now)
         names = self.cycle
         i = 0
         for j in range(len(names)):
             if names[j] == self.choice:
                 i = j
         self.choice = names[(i + 1) % len(names)]
-        self.store.save_settings(self.choice, self.swap)
+        self.store.save_settings(self.choice)
         if self.window is not None:
             self.override = True
         self._follow_choice()
@@ -184,15 +190,17 @@ class Controller:
         """The set-hands procedure.
 
         1. Long press: the second hand goes round at 4 steps a second.
-        2. Short press: it stops; each further short press steps it once,
-           until it points exactly at 12.
+        2. Short press: it stops. Stopped past 12? Press again: it goes
+           round once more; press again to stop it, until it stands exactly
+           at 12. (The shell reports presses at once while setting, without
+           waiting to rule out a double press.)
         3. Turn the movement's knob until the hour and minute hands show
            exactly 12:00.
         4. Long press: done. The hands show 12:00:00, which the firmware now
            knows; it then brings them to the time by the faster way.
-        A double press at any step cancels, and so do two minutes without a
-        press; the hand has gone round twice at most by then. Cancelled, the
-        clock keeps counting the steps it made and puts the hands right.
+        A double press cancels, and so do 15 minutes without a press. The
+        hand stops by itself after four rounds. Cancelled, the clock keeps
+        counting the steps it made and puts the hands right.
         """
         if self.state < SET_RUN:
             self._set_steps = 0
@@ -203,11 +211,12 @@ class Controller:
         # follows the last pulse; if that state is an odd one, the second
         # hand sits on its shaft one step round from our numbering, so the
         # coil's two pins swap roles from now on (the same as swapping the
-        # two wires) and the next pulse still alternates.
+        # two wires, done in the motor driver) and the next pulse, of
+        # polarity p % 2 = 0, still alternates for the rotor.
         self.swap ^= self.p % 2
+        self.motor.swap = self.swap
         self.p = 0
-        self.store.reset(self.p)
-        self.store.save_settings(self.choice, self.swap)
+        self.store.reset(self.p, self.swap)  # one write: p and swap together
         self.state = NO_TIME
         self.due = None
         return self._decide(now)
@@ -227,14 +236,17 @@ class Controller:
     # -- inside --------------------------------------------------------------
 
     def _pulse(self, now):
-        # Record the position the pulse brings before starting it: a pulse
-        # that has begun counts as done (see ARCHITECTURE.md, persistence).
+        # Start the pulse on time, then record the position it brings while
+        # it runs: a pulse that has begun counts as done. Only a cut in the
+        # ms of that write can leave the store one behind, and then the
+        # first pulse after the reboot repeats the polarity, which a rotor
+        # that did step ignores (see ARCHITECTURE.md, persistence).
         p = self.p
         nxt = p + 1
         if nxt == HALF_DAY:
             nxt = 0
+        self.motor.pulse(p & 1)
         self.store.save(nxt)
-        self.motor.pulse((p & 1) ^ self.swap)
         self.p = nxt
         self.last_pulse = now
         self.pulses += 1

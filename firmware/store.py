@@ -36,6 +36,7 @@ _MUL_HI = const(158)
 _MUL_LO = const(55)
 _ADD = const(12345)
 _RESET_MARK = const(0x5A5A)  # xored into the check of reset()'s first record
+_SWAP_MARK = const(0x0F3C)  # xored into every check while the coil is swapped
 
 
 def _check(p):
@@ -46,70 +47,84 @@ def _check(p):
 
 
 def _slot(data, i):
-    """(p, is_reset_mark) in slot i of `data`, or None if it is not valid."""
+    """(p, is_reset_mark, swap) in slot i of `data`, or None if not valid."""
     if len(data) < 4 * i + 4:
         return None
     p = data[4 * i] | (data[4 * i + 1] << 8)
     check = data[4 * i + 2] | (data[4 * i + 3] << 8)
     if p >= HALF_DAY:
         return None
-    if check == _check(p):
-        return p, False
-    if check == _check(p) ^ _RESET_MARK:
-        return p, True
+    mark = check ^ _check(p)
+    if mark == 0:
+        return p, False, 0
+    if mark == _RESET_MARK:
+        return p, True, 0
+    if mark == _SWAP_MARK:
+        return p, False, 1
+    if mark == _RESET_MARK ^ _SWAP_MARK:
+        return p, True, 1
     return None
 
 
 def newest(data):
-    """The position a two-slot record holds.
+    """(p, swap) that a two-slot record holds, or None.
 
     Normally the later of two neighbours. `reset(p)` first writes p - 1
     marked as a reset, then p: if power fails between the two, the mark
-    still tells where the hands were set, p."""
+    still tells where the hands were set, p. The coil swap rides in every
+    slot's check, so it is written together with the position."""
     a = _slot(data, 0)
     b = _slot(data, 1)
     for one, other in ((a, b), (b, a)):
         if one is None:
             if other is None:
                 return None
-            return (other[0] + 1) % HALF_DAY if other[1] else other[0]
+            if other[1]:
+                return (other[0] + 1) % HALF_DAY, other[2]
+            return other[0], other[2]
     if (a[0] - b[0]) % HALF_DAY == 1:
-        return a[0]
+        return a[0], a[2]
     if (b[0] - a[0]) % HALF_DAY == 1:
-        return b[0]
+        return b[0], b[2]
     for mark in (a, b):
         if mark[1]:
-            return (mark[0] + 1) % HALF_DAY
-    return a[0]  # not written by this store
+            return (mark[0] + 1) % HALF_DAY, mark[2]
+    return a[0], a[2]  # not written by this store
 
 
 class FileStore:
-    """The store on a filesystem: littlefs on a board, a folder on a host."""
+    """The store on a filesystem: littlefs on a board, a folder on a host.
+
+    The position file lives in a directory of its own: littlefs commits a
+    file's change to its directory's metadata, and a directory holding only
+    this file keeps each commit small (fewer erases; ARCHITECTURE.md)."""
 
     def __init__(self, directory="."):
-        self.position_path = directory + "/position.bin"
+        self.state_dir = directory + "/state"
+        self.position_path = self.state_dir + "/position.bin"
         self.settings_path = directory + "/settings.json"
         self._record = bytearray(4)  # reused: save() allocates nothing
         self._file = None
+        self._mark = 0  # the swap mark every save carries
 
     def load(self):
         try:
             with open(self.position_path, "rb") as f:
-                p = newest(f.read(8))
+                found = newest(f.read(8))
         except OSError:
-            p = None
-        if p is None:
+            found = None
+        if found is None:
             return None
+        p, swap = found
+        self._mark = _SWAP_MARK if swap else 0
         # Open the file for the saves now, at boot, not at the first pulse:
         # opening allocates and takes time that a pulse cannot spare.
         if self._file is None:
             self._open()
-        mode, swap = None, 0
+        mode = None
         try:
             with open(self.settings_path) as f:
-                settings = json.load(f)
-            mode = settings.get("mode")
-            swap = 1 if settings.get("swap") else 0
+                mode = json.load(f).get("mode")
         except (OSError, ValueError, AttributeError):
             pass  # lost settings: the default mode; the position is what matters
         return p, mode, swap
@@ -117,16 +132,23 @@ class FileStore:
     def _open(self):
         try:
             self._file = open(self.position_path, "r+b")
+            found = newest(self._file.read(8))
+            self._mark = _SWAP_MARK if found is not None and found[1] else 0
         except OSError:
+            try:
+                os.mkdir(self.state_dir)
+            except OSError:
+                pass  # already there
             self._file = open(self.position_path, "w+b")
             self._file.write(bytes(8))
             self._file.flush()
 
     def save(self, p, mark=0):
+        """Once per pulse: allocates nothing, writes one 4-byte slot."""
         if self._file is None:
             self._open()
         record = self._record
-        check = _check(p) ^ mark
+        check = _check(p) ^ self._mark ^ mark
         record[0] = p & 0xFF
         record[1] = p >> 8
         record[2] = check & 0xFF
@@ -136,16 +158,20 @@ class FileStore:
         f.write(record)
         f.flush()
 
-    def reset(self, p):
+    def reset(self, p, swap=0):
         """Set a position that does not follow the last one (first boot,
-        set-hands): the other slot first says "just before p"."""
+        set-hands), and the coil swap with it: the other slot first says
+        "just before p, a reset"."""
+        if self._file is None:
+            self._open()
+        self._mark = _SWAP_MARK if swap else 0
         self.save((p - 1) % HALF_DAY, _RESET_MARK)
         self.save(p)
 
-    def save_settings(self, mode, swap):
+    def save_settings(self, mode):
         tmp = self.settings_path + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"mode": mode, "swap": swap}, f)
+            json.dump({"mode": mode}, f)
         os.rename(tmp, self.settings_path)
 
     def close(self):
@@ -173,9 +199,9 @@ class MemoryStore:
         self.p = p
         self.writes += 1
 
-    def reset(self, p):
+    def reset(self, p, swap=0):
+        self.swap = swap
         self.save(p)
 
-    def save_settings(self, mode, swap):
+    def save_settings(self, mode):
         self.mode = mode
-        self.swap = swap

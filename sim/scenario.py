@@ -82,7 +82,7 @@ def load(text):
         except ValueError as e:
             raise ScenarioError("hands: %s" % e) from None
     s["hands"] = hands
-    s["oscillator_ppm"] = _number(raw.get("oscillator_ppm", 0), "oscillator_ppm", -500, 500)
+    s["oscillator_ppm"] = _number(raw.get("oscillator_ppm", 0), "oscillator_ppm", -200, 200)
     s["min_gap_ms"] = _number(raw.get("min_gap_ms", 125), "min_gap_ms", 1, 1000, integer=True)
     s["pulse_ms"] = _number(raw.get("pulse_ms", 31), "pulse_ms", 1, s["min_gap_ms"], integer=True)
     events = raw.get("events", [])
@@ -124,8 +124,9 @@ def timed_events(world, scenario):
         if kind in ("press", "long_press", "double_press"):
             out.append((at, lambda kind=kind: world.press(kind)))
         elif kind == "power_cut":
-            out.append((at, world.power_off))
-            out.append((at + int(round(e["duration_s"] * 1000)), world.power_on))
+            until = at + int(round(e["duration_s"] * 1000))
+            out.append((at, lambda until=until: world.power_cut(until)))
+            out.append((until, world.restore))
         elif kind == "ntp_outage":
             until = at + int(round(e["duration_s"] * 1000))
             out.append((at, lambda until=until: world.ntp_outage(until)))
@@ -208,6 +209,8 @@ def run(scenario):
     return {
         "pulses": world.pulses,
         "mode_changes": world.mode_changes,
+        # Set-hands done: p set to 0 without a pulse ([utc_ms, p]).
+        "resets": [[t, p] for _, p, t in world.resets],
         "summary": summarise(world, scenario),
     }
 
@@ -226,11 +229,20 @@ def main(argv):
         print("usage: python -m sim scenario FILE.json [--out REPORT.json]", file=sys.stderr)
         return 2
     try:
-        with open(args[0]) as f:
+        with open(args[0], encoding="utf-8") as f:
             text = f.read()
     except OSError as e:
         print("scenario: cannot read %s: %s" % (args[0], e.strerror), file=sys.stderr)
         return 2
+    except UnicodeDecodeError as e:
+        print("scenario: file: not UTF-8 text (byte %d)" % e.start, file=sys.stderr)
+        return 2
+    if out is not None:
+        try:
+            open(out, "a").close()  # find an unwritable report path before the run
+        except OSError as e:
+            print("scenario: cannot write %s: %s" % (out, e.strerror), file=sys.stderr)
+            return 2
     try:
         scenario = load(text)
     except ScenarioError as e:

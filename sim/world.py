@@ -4,14 +4,16 @@ store that survives power cuts, and a Lavet rotor that steps only when the
 pulse polarity alternates.
 
 Everything is integer milliseconds of true UTC, and time jumps from event to
-event, so a day runs in about a second. The scenario runner and the tests
-use this; the simulator's window will too. No pygame here.
+event, so a day runs in about a second. The scenario runner, the tests and
+the simulator's window (sim/preview.py) use this. No pygame here.
 """
 
 import bisect
+import threading
+import time
 
 import modes
-from firmware.controller import Controller
+from firmware.controller import RUN, Controller
 from firmware.store import MemoryStore
 from firmware.ticks import PERIOD, Wrapping
 from firmware.timebase import TimeBase
@@ -49,13 +51,17 @@ class Rotor:
 
 
 class Motor:
-    """The virtual driver: hands each pulse to the rotor and the world's log."""
+    """The virtual driver: hands each pulse to the rotor and the world's log.
+
+    `polarity` is the controller's, p % 2; `swap` (learnt by set-hands) says
+    the coil's pins trade roles, so the rotor sees the other polarity."""
 
     def __init__(self, world):
         self.world = world
+        self.swap = 0
 
     def pulse(self, polarity):
-        self.world.on_pulse(polarity)
+        self.world.on_pulse(polarity, polarity ^ self.swap)
 
 
 class World:
@@ -92,10 +98,11 @@ class World:
         self.slew_ppm = 500  # how fast the time base works off a small error
         self.pulses = []  # [true utc ms, polarity, p after]
         self.mode_changes = []  # [true utc ms, name]
-        self.resets = []  # [index into pulses, p]: p set without a pulse (set-hands)
+        self.resets = []  # [index into pulses, p, true ms]: p set without a pulse (set-hands)
         self.ntp_down_until = None
         self.synced_at = []  # true ms of every successful SNTP exchange
         self.powered = False
+        self.off_until = 0
         self.boots = 0
         self._first_origin = ticks_origin
         now_local = start_utc_ms + self.zone.offset(start_utc_ms // 1000) * 1000
@@ -127,6 +134,12 @@ class World:
             t += 1
         return t
 
+    def true_ms_of(self, ticks):
+        """The true ms at which the board's counter shows (or showed) `ticks`,
+        within half a wrap of now; to the ms, for display. Read-only."""
+        d = ticks_diff(ticks, self.ticks())
+        return self.true_ms + (d * PPM + (PPM + self.ppm) // 2) // (PPM + self.ppm)
+
     def _ticks_at_true(self, true_ms):
         saved = self.true_ms
         self.true_ms = true_ms
@@ -141,7 +154,9 @@ class World:
         # Each boot the counter starts somewhere else; the first boot starts
         # five minutes before the wrap, so every run crosses it early.
         self._ticks_origin = (self._first_origin + (self.boots - 1) * 387420489) % PERIOD
-        self.timebase = TimeBase(ticks_diff, ticks_add, max_slew_ppm=self.slew_ppm)
+        # Steps from 100 ms: the controller mends those within a minute by
+        # re-planning, where slewing 300 ms at 500 ppm would take 10.
+        self.timebase = TimeBase(ticks_diff, ticks_add, step_ms=100, max_slew_ppm=self.slew_ppm)
         self.controller = Controller(
             Wall(self.timebase, self.zone),
             Motor(self),
@@ -159,17 +174,36 @@ class World:
         self._note_mode()
         self.next_poll = self.true_ms  # ask NTP at once
         self.failures = 0
+        self.good_since_boot = 0
 
     def power_off(self):
         self.powered = False
         self.controller = None
 
+    # -- read-only views, for the simulator's window --------------------------
+
+    def local_ms(self):
+        """True local time now, in ms: true UTC plus the zone's offset."""
+        return self.true_ms + self.zone.offset(self.true_ms // 1000) * 1000
+
+    def plan_true_ms(self):
+        """The controller's plan for this minute in true UTC ms: (the minute's
+        start, [every planned pulse], how many of them are made), or None
+        when the board is off or not following a plan (no time, race, wait,
+        set-hands). Changes nothing."""
+        c = self.controller
+        if c is None or c.state != RUN or not c.plan:
+            return None
+        start = c.minute_start
+        times = [self.true_ms_of(ticks_add(start, at)) for at in c.plan]
+        return self.true_ms_of(start), times, c.index
+
     # -- what happens -------------------------------------------------------
 
-    def on_pulse(self, polarity):
-        self.rotor.pulse(polarity)
-        # The store already holds the position this pulse brings.
-        self.pulses.append([self.true_ms, polarity, self.store.p])
+    def on_pulse(self, polarity, physical):
+        self.rotor.pulse(physical)
+        # The pulse starts before the controller counts it: p is still p.
+        self.pulses.append([self.true_ms, polarity, (self.controller.p + 1) % HALF_DAY_S])
 
     def ntp_up(self):
         return self.ntp_down_until is None or self.true_ms >= self.ntp_down_until
@@ -186,7 +220,11 @@ class World:
         half = self.ntp_delay_ms // 2
         sample_ticks = self._ticks_at_true(self.true_ms + half)
         result = self.timebase.add_sample(sample_ticks, self.true_ms + half, self.ntp_delay_ms)
-        self.next_poll = self.true_ms + self.poll_ms
+        # Learning after a boot: every 16 s (RFC 4330 allows 15) for the
+        # first 20 samples, so the rate is known within minutes, in case
+        # an outage comes early; then every poll_ms.
+        self.good_since_boot += 1
+        self.next_poll = self.true_ms + (16000 if self.good_since_boot < 20 else self.poll_ms)
         if result in ("first", "step"):
             self.wake = self.controller.resync(self.ticks())
             self._note_mode()
@@ -199,7 +237,20 @@ class World:
             self.mode_changes.append([self.true_ms, name])
 
     def ntp_outage(self, until_ms):
-        self.ntp_down_until = until_ms
+        """No NTP reply until `until_ms`; overlapping outages add up."""
+        if self.ntp_up() or until_ms > self.ntp_down_until:
+            self.ntp_down_until = until_ms
+
+    def power_cut(self, until_ms):
+        """The board is off until `until_ms`; overlapping cuts add up."""
+        self.off_until = max(self.off_until, until_ms)
+        if self.powered:
+            self.power_off()
+
+    def restore(self):
+        """The end of a power cut: on again unless another cut still runs."""
+        if not self.powered and self.true_ms >= self.off_until:
+            self.power_on()
 
     def step(self, offset_ms):
         """A glitch: the board's time base jumps by `offset_ms` against true
@@ -227,7 +278,7 @@ class World:
             # Set-hands is done: the user turned the knob so the hour and
             # minute hands show 12:00; the second hand stays where it is.
             self.rotor.shown %= 60
-            self.resets.append([len(self.pulses), self.controller.p])
+            self.resets.append([len(self.pulses), self.controller.p, self.true_ms])
         self._note_mode()
 
     def run_until(self, end_ms, events=()):
@@ -255,3 +306,70 @@ class World:
             else:
                 self.wake = self.controller.run(self.ticks())
                 self._note_mode()
+
+
+# -- true time for the window -------------------------------------------------
+
+
+def system_utc_ms():
+    """This computer's clock, as integer UTC ms."""
+    return time.time_ns() // 1000000
+
+
+class NtpTime:
+    """True UTC ms from an NTP server through `ntplib`: this computer's clock
+    plus the offset the last good exchange measured.
+
+    `query()` is one exchange with a short timeout (the window calls it once
+    before its first frame); `start()` repeats it every `interval_s` on a
+    daemon thread, so the frame loop never waits for the network. Until an
+    exchange succeeds the offset is 0 (this computer's clock). `request` and
+    `clock` are injected for tests (`request(host, port, timeout)` returns an
+    object with `.offset` in seconds, as ntplib's response does).
+    """
+
+    def __init__(self, host, port=123, interval_s=64, timeout_s=1.0, request=None, clock=system_utc_ms):
+        self.host = host
+        self.port = port
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.request = request if request is not None else _ntplib_request
+        self.clock = clock
+        self.offset_ms = 0
+        self.answers = 0  # good exchanges so far
+        self.error = None  # the last failure, as text; None after a success
+        self._stop = threading.Event()
+        self._thread = None
+
+    def __call__(self):
+        return self.clock() + self.offset_ms
+
+    def query(self):
+        """One exchange; True if the server answered."""
+        try:
+            reply = self.request(self.host, self.port, self.timeout_s)
+            self.offset_ms = round(reply.offset * 1000)
+        except Exception as e:  # socket errors, timeouts, ntplib's NTPException
+            self.error = "%s: %s" % (type(e).__name__, e)
+            return False
+        self.answers += 1
+        self.error = None
+        return True
+
+    def start(self):
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="ntp", daemon=True)
+            self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+
+    def _loop(self):
+        while not self._stop.wait(self.interval_s):
+            self.query()
+
+
+def _ntplib_request(host, port, timeout):
+    import ntplib  # only the window's --ntp needs it
+
+    return ntplib.NTPClient().request(host, version=4, port=port, timeout=timeout)

@@ -27,7 +27,8 @@ def utc_ms(*args):
 
 def run(start, seconds, tz="UTC0", events=(), **kw):
     world = World(start, tz=tz, **kw)
-    world.run_until(start + seconds * 1000, [(start + int(at * 1000), action(world)) for at, action in events])
+    # As the scenario runner does: a budget past the end, for the last :00.
+    world.run_until(start + seconds * 1000 + 100, [(start + int(at * 1000), action(world)) for at, action in events])
     scenario = {"tz": tz, "start_ms": start, "duration_s": seconds}
     return world, summarise(world, scenario)
 
@@ -120,12 +121,14 @@ def test_hands_given_at_first_boot_are_brought_to_time():
     assert world.rotor.shown == world.store.p == target_at(start + 3600 * 1000)
 
 
-def test_set_hands_procedure_with_only_the_button_and_the_knob():
+def set_hands_as_a_user(rotor_polarity):
+    """The whole procedure; returns the coil swap it learnt."""
     start = utc_ms(2026, 6, 1, 10, 0, 0)
-    # The config is wrong: the hands really show 07:13:27, not what it says.
+    # The config is wrong: the hands really show 07:13:27, not what it says,
+    # and the rotor rests after a pulse of either polarity.
     world = World(start, tz=CET, hands="12:00:00", mode="normal")
     world.rotor.shown = 7 * 3600 + 13 * 60 + 27
-    world.rotor.last_polarity = 0
+    world.rotor.last_polarity = rotor_polarity
     world.run_until(start + 5000)
     world.press("long_press")
     # The second hand runs round; press when it points at 12.
@@ -147,6 +150,34 @@ def test_set_hands_procedure_with_only_the_button_and_the_knob():
     b = now - now % 60000 + 60000
     world.run_until(b)
     assert world.rotor.shown == target_at(b + zone.offset(b // 1000) * 1000)
+    # The report keeps polarity = p % 2 whatever the coil's swap; one of the
+    # two rotor states needs the swap, the other not.
+    assert all(p[1] == (p[2] - 1) % 2 for p in world.pulses)
+    assert world.controller.swap == world.store.swap
+    return world.controller.swap
+
+
+@pytest.mark.parametrize("rotor_polarity", [0, 1])
+def test_set_hands_procedure_with_only_the_button_and_the_knob(rotor_polarity):
+    assert set_hands_as_a_user(rotor_polarity) in (0, 1)
+
+
+def test_set_hands_learns_the_coil_swap_for_one_rotor_state_only():
+    assert {set_hands_as_a_user(polarity) for polarity in (0, 1)} == {0, 1}
+
+
+def test_set_hands_cancelled_by_double_press_keeps_counting():
+    start = utc_ms(2026, 6, 1, 10, 0, 0)
+    world = World(start, tz=CET, mode="normal")
+    world.run_until(start + 5000)
+    world.press("long_press")
+    world.run_until(start + 9000)  # the hand runs about 16 steps ahead
+    world.press("double_press")
+    world.run_until(start + 600000)
+    summary = summarise(world, {"tz": CET, "start_ms": start, "duration_s": 600})
+    assert world.rotor.shown == world.store.p
+    assert summary["recoveries"] == [] or summary["recoveries"][0][2] <= 60
+    assert not summary["unrecovered_at_end"]
 
 
 def test_schedule_plays_normal_at_night_and_a_press_overrides_it():

@@ -39,7 +39,7 @@ def test_per_pulse_run_allocates_nothing_under_heap_lock(micropython, tmp_path, 
     # The presses went round all the modes (6 presses, 6 modes).
     assert got["mode"] == "vetinari"
     if store_kind == "file":
-        assert (tmp_path / "position.bin").stat().st_size == 8
+        assert (tmp_path / "state" / "position.bin").stat().st_size == 8
 
 
 def test_heap_lock_does_catch_an_allocation(micropython):

@@ -58,6 +58,7 @@ class ClockOnTheWall(RuleBasedStateMachine):
         # stood still meanwhile; "step": from the first sync after `from`;
         # "known": at once.
         self.mends = [(self.start, self._lag_now(), "boot")]
+        self.boot_times = [self.start]
         self.checked_to = self.start
         self.dst = self._transitions(self.start, self.start + 40 * 86400 * 1000)
 
@@ -95,6 +96,7 @@ class ClockOnTheWall(RuleBasedStateMachine):
         self.off.append((cut, cut + dark_ms))
         self.excused.append((cut, cut + dark_ms))
         self.mends.append((cut + dark_ms, self._lag_now(), "boot"))
+        self.boot_times.append(cut + dark_ms)
 
     @rule(ms=st.integers(1, 26 * 3600 * 1000))
     def ntp_outage(self, ms):
@@ -162,16 +164,16 @@ class ClockOnTheWall(RuleBasedStateMachine):
                 continue
             if kind == "boot":  # the first sync at or after the boot
                 i = bisect.bisect_left(w.synced_at, began)
-            else:  # a step is found by a sync after it
-                i = bisect.bisect_right(w.synced_at, began)
+            else:  # a step is suspected at the next sync, confirmed at the one after
+                i = bisect.bisect_right(w.synced_at, began) + 1
             synced = w.synced_at[i] if i < len(w.synced_at) else w.true_ms
             if kind == "boot":
                 cost = self._cost_s(lag_s + (synced - began) / 1000)
             else:
-                # A step beyond the time base's threshold is mended by racing
-                # or standing still (at most the step); a smaller one is
+                # A step beyond the time base's threshold (100 ms) is mended
+                # by racing or standing still (at most the step); below it,
                 # slewed away at the time base's rate.
-                cost = max(lag_s, self._cost_s(lag_s), lag_s * 1e6 / w.slew_ppm)
+                cost = max(lag_s, self._cost_s(lag_s)) + min(lag_s, 0.1) * 1e6 / w.slew_ppm
             windows.append((began, synced + int(cost * 1000) + 3 * MINUTE))
         for t, cost in self.dst:
             windows.append((t, t + int(cost * 1000) + 2 * MINUTE))
@@ -182,7 +184,7 @@ class ClockOnTheWall(RuleBasedStateMachine):
     def motor_limits_and_polarity(self):
         pulses = self.world.pulses
         # Set-hands sets p without a pulse: p is then what the user set.
-        restarts = {index: p for index, p in self.world.resets}
+        restarts = {index: p for index, p, _ in self.world.resets}
         p = pulses[0][2] - 1 if pulses else None
         for i, (t, polarity, after) in enumerate(pulses):
             if i in restarts:
@@ -209,13 +211,22 @@ class ClockOnTheWall(RuleBasedStateMachine):
             assert i == len(times) or times[i] >= ended
 
     def _drift_ms(self, b):
-        """What the oscillator may have drifted since the last sync before
-        `b`: an outage (or NTP's backoff) leaves the time base on its own."""
-        i = bisect.bisect_right(self.world.synced_at, b)
+        """The budget's allowance at boundary `b` beyond the 20 ms: 80 ms
+        more once the last sync is an hour old (DESIGN.md: 100 ms at the end
+        of a long outage); and the raw oscillator's drift when NTP went away
+        before the time base had five minutes of samples to learn the rate
+        from (nothing can do better then)."""
+        w = self.world
+        i = bisect.bisect_right(w.synced_at, b)
         if i == 0:
             return 0
-        since = b - self.world.synced_at[i - 1]
-        return abs(self.world.ppm) * since // 1000000 + 1
+        last = w.synced_at[i - 1]
+        since = b - last
+        boot = max([t for t in self.boot_times if t <= last], default=self.start)
+        first = w.synced_at[bisect.bisect_left(w.synced_at, boot)]
+        if last - first < 300000:
+            return abs(w.ppm) * since // 1000000 + 1
+        return 80 if since >= 3600000 else 0
 
     @invariant()
     def every_minute_right_unless_excused(self):
