@@ -1,21 +1,24 @@
-"""python -m sim [--mode NAME] [--at ISO_UTC] [--tz POSIX] [--seed N]
+"""python -m sim [--mode NAME] [--at ISO_UTC] [--tz POSIX] [--ntp HOST[:PORT]]
+               [--seed N] [--ppm PPM] [--frames N]
+python -m sim --screenshot FILE.png [--at ISO_UTC] [--tz POSIX] [--mode NAME]
 python -m sim scenario FILE.json [--out REPORT.json]
-python -m sim --screenshot FILE.png [--mode NAME] [--at ISO_UTC] [--tz POSIX]
 
-Opens the simulator's window, or renders one frame to a file and exits.
-Local time is the computer's own; with --at it is UTC unless --tz names a
-POSIX zone (read with firmware/tz.py), so a screenshot is the same on every
-machine.
+Opens the simulator's window, or renders one frame to a file and exits. The
+firmware's own controller runs behind it in a virtual world (sim/world.py).
+True time is this computer's clock, or an NTP server's with --ntp, or starts
+at --at and runs on from there. The zone is this computer's, or UTC with
+--at, unless --tz names a POSIX zone; so a screenshot is the same on every
+machine. Press H in the window for the keys.
 """
 
 import argparse
 import datetime
 import os
 import sys
-import time
 
 import modes
-from sim.preview import Preview
+from sim.preview import Clock, Preview, local_zone
+from sim.world import NtpTime, system_utc_ms
 
 
 def parse_utc(text):
@@ -31,21 +34,40 @@ def parse_utc(text):
     )
 
 
-def offset_source(parser, args):
-    """A function of UTC seconds giving the local offset in seconds east."""
+def parse_frames(text):
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def zone_of(parser, args):
+    """The POSIX TZ string to run in."""
     if args.tz is not None:
+        from firmware.tz import Zone
+
         try:
-            from firmware.tz import Zone
-        except ImportError:
-            print("sim: firmware.tz is not there yet; showing UTC", file=sys.stderr)
-            return lambda utc_s: 0
-        try:
-            return Zone(args.tz).offset
+            Zone(args.tz)
         except ValueError as e:
             parser.error("--tz: %s" % e)
-    if args.at is not None:
-        return lambda utc_s: 0
-    return lambda utc_s: time.localtime(utc_s).tm_gmtoff
+        return args.tz
+    return "UTC0" if args.at is not None else local_zone()
+
+
+def reference_of(parser, args):
+    """True time now: this computer's clock, or the NTP server's."""
+    if args.ntp is None:
+        return system_utc_ms
+    host, _, port = args.ntp.partition(":")
+    if not host or (port and not port.isdigit()):
+        parser.error("--ntp: expected HOST or HOST:PORT, got %r" % args.ntp)
+    source = NtpTime(host, int(port) if port else 123)
+    if source.query():
+        print("sim: %s says this computer's clock is %+d ms off" % (args.ntp, source.offset_ms), file=sys.stderr)
+    else:
+        print("sim: no answer from %s (%s); using this computer's clock" % (args.ntp, source.error), file=sys.stderr)
+    source.start()  # asks again now and then, off the frame loop
+    return source
 
 
 def main(argv=None):
@@ -58,33 +80,23 @@ def main(argv=None):
     parser.add_argument("--mode", choices=modes.NAMES, default=modes.NAMES[0], help="the mode at start")
     parser.add_argument("--at", type=parse_utc, help="start at this UTC time, e.g. 2026-03-29T00:50:00Z")
     parser.add_argument("--tz", help="POSIX TZ string, e.g. CET-1CEST,M3.5.0,M10.5.0/3")
+    parser.add_argument("--ntp", metavar="HOST[:PORT]", help="take true time from this NTP server (ntplib)")
     parser.add_argument("--seed", type=int, default=1, help="the random generator's seed")
+    parser.add_argument("--ppm", type=int, default=0, help="the board's oscillator error, parts per million")
     parser.add_argument("--screenshot", metavar="FILE", help="render one frame to FILE (PNG) and exit")
+    parser.add_argument("--frames", type=parse_frames, metavar="N", help="run N frames, then exit")
     args = parser.parse_args(argv)
 
-    offset = offset_source(parser, args)
+    tz = zone_of(parser, args)
+    if args.at is not None and args.ntp is not None:
+        print("sim: --ntp is not used with --at (true time starts at --at)", file=sys.stderr)
+    reference = system_utc_ms if args.at is not None else reference_of(parser, args)
     if args.screenshot is not None:
-        at = args.at if args.at is not None else time.time_ns() // 1000000
-
-        def utc_ms():
-            return at
-
-    elif args.at is not None:
-        start, base = args.at, time.monotonic_ns()
-
-        def utc_ms():
-            return start + (time.monotonic_ns() - base) // 1000000
-
+        at = args.at if args.at is not None else reference()
+        clock = Clock(real_ms=lambda: 0, start_ms=at)  # time stands still at that moment
     else:
-
-        def utc_ms():
-            return time.time_ns() // 1000000
-
-    def local_ms():
-        u = utc_ms()
-        return u + offset(u // 1000) * 1000
-
-    preview = Preview(local_ms, mode=args.mode, rng=modes.Rng(args.seed))
+        clock = Clock(start_ms=args.at, reference=reference)
+    preview = Preview(clock, tz=tz, mode=args.mode, seed=args.seed, oscillator_ppm=args.ppm)
 
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     if args.screenshot is not None:
@@ -94,13 +106,12 @@ def main(argv=None):
 
     from sim import app
 
-    window = app.App(preview)
     try:
         if args.screenshot is not None:
-            app.screenshot(window, args.screenshot)
+            app.screenshot(app.App(preview, sound=False), args.screenshot)
         else:
             app.open_window()
-            app.run(window)
+            app.run(app.App(preview), frames=args.frames)
     finally:
         pygame.quit()
     return 0
