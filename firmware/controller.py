@@ -58,7 +58,7 @@ _NO_TIME_POLL_MS = const(1000)  # how often to look for the time before the firs
 # may run up to a few hundred ppm fast: one ms more between pulse starts
 # covers that for any gap under a second.
 _GAP_MARGIN_MS = const(1)
-_SET_GAP_MS = const(250)  # the second hand's pace while the user aligns it
+_SET_GAP_MS = const(500)  # the second hand's pace while the user aligns it
 _SET_STEPS = const(240)  # it goes round four times at most, then holds
 _SET_IDLE_MS = const(900000)  # 15 min untouched: the user walked away
 
@@ -189,7 +189,7 @@ class Controller:
     def long_press(self, now):
         """The set-hands procedure.
 
-        1. Long press: the second hand goes round at 4 steps a second.
+        1. Long press: the second hand goes round at 2 steps a second.
         2. Short press: it stops. Stopped past 12? Press again: it goes
            round once more; press again to stop it, until it stands exactly
            at 12. (The shell reports presses at once while setting, without
@@ -198,8 +198,9 @@ class Controller:
            exactly 12:00.
         4. Long press: done. The hands show 12:00:00, which the firmware now
            knows; it then brings them to the time by the faster way.
-        A double press cancels, and so do 15 minutes without a press. The
-        hand stops by itself after four rounds. Cancelled, the clock keeps
+        15 minutes without a press cancel (so does a double press, where
+        the shell can tell one apart). The hand stops by itself after four
+        rounds. Cancelled, the clock keeps
         counting the steps it made and puts the hands right.
         """
         if self.state < SET_RUN:
