@@ -71,17 +71,5 @@ class MicroPython:
         return json.loads(self.run(code, stdin=json.dumps(payload), timeout=timeout))
 
 
-# Host-side tools inside the device folders: they run on the desktop only and
-# are neither compiled for nor installed on the board.
-HOST_ONLY = ("firmware/deploy.py", "firmware/cli.py")
-
-
-def device_files():
-    """Every device source file (DESIGN.md section 3), relative to ROOT."""
-    files = []
-    for folder in ("modes", "firmware", "hardware"):
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            rel = path.relative_to(ROOT).as_posix()
-            if rel not in HOST_ONLY:
-                files.append(rel)
-    return files
+# Which files are device code is decided in one place, the deploy tool.
+from firmware.deploy import HOST_ONLY, device_files  # noqa: E402,F401

@@ -376,7 +376,7 @@ def test_l_enters_set_hands_and_d_cancels(pg):
     app.handle(key(pg, pg.K_l))
     assert app.preview.state == ctl.SET_RUN
     before = app.preview.pulses
-    for _ in range(60):  # about a second: the second hand goes round at 4 steps a second
+    for _ in range(120):  # about two seconds: the second hand goes round at 2 steps a second
         real.t += FRAME_MS
         app.step(surface)
     assert 3 <= app.preview.pulses - before <= 5

