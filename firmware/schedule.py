@@ -17,9 +17,20 @@ SHUFFLE = "shuffle"
 MINUTES_PER_DAY = 1440
 
 
+def _digits(text):
+    if not 1 <= len(text) <= 2:
+        return False
+    for c in text:
+        if c < "0" or c > "9":
+            return False
+    return True
+
+
 def parse_hhmm(text, field):
     parts = text.split(":") if isinstance(text, str) else ()
-    if len(parts) != 2 or not parts[0].isdigit() or not parts[1].isdigit():
+    # ASCII digits only: CPython's isdigit() also takes other scripts'
+    # digits, MicroPython's does not, and both runtimes must agree.
+    if len(parts) != 2 or not _digits(parts[0]) or not _digits(parts[1]):
         raise ValueError("%s: must be 'HH:MM', got %r" % (field, text))
     h, m = int(parts[0]), int(parts[1])
     if h > 23 or m > 59:
