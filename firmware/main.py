@@ -40,6 +40,7 @@ WATCHDOG_MAX_SLEEP_MS = 1000
 # timestamps and to tell the NTP era: any time after the build will do.
 BUILD_UTC_MS = 1767225600000  # 2026-01-01
 STEP_MS = 100  # the time base steps from here; the controller re-plans
+NO_TIME_CAP_MS = 60000  # NTP retries before the first sync: at most a minute apart
 
 
 def log(text):
@@ -81,7 +82,8 @@ class Clock:
         if ctl.state != self.state or ctl.mode.name != self.mode:
             self.state = ctl.state
             self.mode = ctl.mode.name
-            log("clock: %s, mode %s, hands %d" % (STATE_NAMES[ctl.state], ctl.mode.name, ctl.p))
+            p = ctl.p
+            log("clock: %s, mode %s, hands %d:%02d:%02d" % (STATE_NAMES[ctl.state], ctl.mode.name, p // 3600 or 12, p // 60 % 60, p % 60))
 
     def utc_ms(self):
         """Our own idea of UTC for the SNTP timestamps."""
@@ -149,8 +151,15 @@ class Clock:
             return 60000
         return ticks_diff(due, ticks_ms())
 
-    async def run_ntp(self):
+    def new_policy(self):
         policy = sntp.Policy(self.cfg["ntp"], ticks_ms())
+        # Until the first time is known the hands stand still: keep asking
+        # at least every minute instead of backing off to 17.
+        policy.cap_ms = NO_TIME_CAP_MS
+        return policy
+
+    async def run_ntp(self):
+        policy = self.new_policy()
         resolver = sntp.Resolver()
         good = 0
         while True:
@@ -158,13 +167,15 @@ class Clock:
             if wait is None:
                 log("ntp: every server refused us; asking again in an hour")
                 await asyncio.sleep_ms(3600000)
-                policy = sntp.Policy(self.cfg["ntp"], ticks_ms())
+                policy = self.new_policy()
                 continue
             if wait > 0:
                 await asyncio.sleep_ms(wait if wait < 60000 else 60000)
                 continue
             if self.board.wifi is not None and not self.board.wifi.connected():
-                policy.finish(ticks_ms(), False)  # counts as a failed round
+                # No link: not the servers' fault, so no backoff; ask as
+                # soon as Wi-Fi is back.
+                await asyncio.sleep_ms(1000)
                 continue
             for name in policy.pick(ticks_ms()):
                 result = await self.ask(resolver, name)
@@ -174,8 +185,13 @@ class Clock:
                 continue
             outcome = self.timebase.add_sample(chosen.rx_ticks, chosen.utc_ms(), chosen.delay_ms)
             good += 1
-            if outcome == FIRST or outcome == STEP:
-                log("ntp: %s %s, offset %d ms" % (outcome, chosen.server, chosen.offset_ms))
+            policy.cap_ms = sntp.Policy.cap_ms  # the time is known: back off as RFC 4330 asks
+            if outcome == FIRST:
+                log("ntp: time from %s (%d ms round trip)" % (chosen.server, chosen.delay_ms))
+                self.wake = self.ctl.resync(ticks_ms())
+                self.note()
+            elif outcome == STEP:
+                log("ntp: %s stepped the time by %d ms" % (chosen.server, chosen.offset_ms))
                 self.wake = self.ctl.resync(ticks_ms())
                 self.note()
             elif outcome == SUSPECT:

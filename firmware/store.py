@@ -2,7 +2,8 @@
 
     store.load()                  # (p, mode_name, swap) or None when empty
     store.save(p)                 # once per pulse, before the pulse starts
-    store.save_settings(mode, swap)   # on a mode change or after set-hands
+    store.reset(p, swap)          # a position that does not follow (set-hands)
+    store.save_settings(mode)     # on a mode change
 
 The position file holds two 4-byte slots; position p goes to slot p % 2,
 which alternates with every pulse. A write torn by a power cut spoils at most

@@ -65,7 +65,9 @@ class CoilLog:
 class LogPin:
     """A coil pin whose changes become `<name> <level>` lines.
 
-    It starts low, like a board's pin after reset, and writes only changes."""
+    It writes only changes, but its first level is unknown: so the first
+    `value(0)` at boot is written too, as a board's pins go low at reset. A
+    firmware killed mid-pulse left a line high; the restart lowers it."""
 
     def __init__(self, coil_log, name):
         if isinstance(name, str):
@@ -73,7 +75,7 @@ class LogPin:
         self.coil_log = coil_log
         self.low = _LINES[(name, 0)]
         self.high = _LINES[(name, 1)]
-        self.level = 0
+        self.level = None  # unknown until the first write
 
     def value(self, v=None):
         if v is None:

@@ -13,6 +13,7 @@ import threading
 import time
 
 import modes
+from firmware.config import parse_hands
 from firmware.controller import RUN, Controller
 from firmware.store import MemoryStore
 from firmware.ticks import PERIOD, Wrapping
@@ -27,14 +28,9 @@ ticks_add = _BOARD.ticks_add
 
 
 def parse_hms(text):
-    """'HH:MM:SS' as a dial position (ValueError names the problem)."""
-    parts = text.split(":") if isinstance(text, str) else []
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise ValueError("hands must be 'HH:MM:SS', got %r" % (text,))
-    h, m, s = (int(p) for p in parts)
-    if not (h < 24 and m < 60 and s < 60):
-        raise ValueError("hands out of range: %r" % (text,))
-    return (h * 3600 + m * 60 + s) % HALF_DAY_S
+    """'HH:MM:SS' as a dial position, exactly as the firmware's config reads
+    it (ValueError names the problem)."""
+    return parse_hands(text)
 
 
 class Rotor:

@@ -508,7 +508,8 @@ def test_unix_board_coil_lines_and_a_button_fifo_that_never_blocks(which, mp_or_
             proc.kill()
     assert proc.returncode == 0, proc.stderr.read()
     reader.join(timeout=10)
-    assert [text for _, text in lines] == ["A 1", "A 0", "B 1", "B 0"]
+    # At boot both pins are written low (a killed run may have left one high).
+    assert [text for _, text in lines] == ["A 0", "B 0", "A 1", "A 0", "B 1", "B 0"]
     for p in pulses:
         assert p.split()[:2] in (["pulse", "0"], ["pulse", "1"]) and int(p.split()[2]) >= 31
     assert done[0] == "done" and done[1] == "3"
@@ -548,6 +549,8 @@ def test_unix_board_outlives_the_coil_reader(which, mp_or_none, tmp_path):
         env=env,
     )
     with open(coil, "rb") as f:
+        assert f.readline() == b"A 0\n"  # boot: both pins low
+        assert f.readline() == b"B 0\n"
         assert f.readline() == b"A 1\n"
         assert f.readline() == b"A 0\n"
     proc.stdin.write("go\n")
@@ -569,7 +572,7 @@ def test_unix_board_on_regular_files(tmp_path):
     board.motor.pulse(0, now=0)
     board.motor.poll(31)
     board.close()
-    assert coil.read_text() == "B 0\nA 1\nA 0\n"  # appended, as a restart continues the log
+    assert coil.read_text() == "B 0\nA 0\nB 0\nA 1\nA 0\n"  # appended, as a restart continues the log
     assert board.store_dir == str(tmp_path / "s") and (tmp_path / "s").is_dir()
 
 
@@ -602,7 +605,7 @@ def test_the_unix_board_without_a_button_or_with_an_led_log(tmp_path):
         board.led.poll(t)
         t += 10
     board.close()
-    assert led_log.read_text() == "L 1\nL 0\nL 1\nL 0\n"
+    assert led_log.read_text() == "L 0\nL 1\nL 0\nL 1\nL 0\n"  # off at boot, then two blinks
 
 
 def test_log_pins_write_only_changes():
@@ -615,10 +618,11 @@ def test_log_pins_write_only_changes():
 
     sink = Sink()
     pin = LogPin(sink, "B")
+    pin.value(0)  # the first level is written: a killed run may have left it high
     pin.value(0)
     pin.value(1)
     pin.value(1)
     pin.value(0)
-    assert sink.lines == [b"B 1\n", b"B 0\n"]
+    assert sink.lines == [b"B 0\n", b"B 1\n", b"B 0\n"]
     assert pin.value() == 0
 

@@ -177,6 +177,15 @@ def check_boundaries(pulses, rotor, boundaries):
     return errors
 
 
+def assert_never_both_high(lines):
+    """Replay the pin levels: the coil is never driven from both ends."""
+    level = {"A": 0, "B": 0}
+    for t, line in lines:
+        pin, value = line.split()
+        level[pin] = int(value)
+        assert not (level["A"] and level["B"]), "both pins high at %d" % t
+
+
 def assert_motor_limits(pulses):
     for (a, pa), (b, pb) in zip(pulses, pulses[1:]):
         # The FIFO reader stamps lines as it reads them: allow its latency.
@@ -207,6 +216,7 @@ def test_firmware_keeps_the_minute_and_the_button_changes_the_rhythm(board):
     assert pulses, open(board.log).read()
     console = open(board.log).read()
     assert_motor_limits(pulses)
+    assert_never_both_high(board.watcher.lines)
     rotor = Rotor(hands, (hands - 1) % 2)
     assert check_boundaries(pulses, rotor, boundaries + later) == [], console[-2000:]
     # rush: the minute before the press raced 59 steps 500 ms apart to :59.
@@ -239,6 +249,8 @@ def test_killed_at_a_random_moment_it_loses_no_step(board):
         board.stop()
     pulses = board.watcher.pulses()
     console = open(board.log).read()
+    # A kill may land mid-pulse: the restart must lower that pin first.
+    assert_never_both_high(board.watcher.lines)
     rotor = Rotor(hands, (hands - 1) % 2)
     # Before the kill every minute was right; after the restart too.
     assert check_boundaries(pulses, rotor, [warm]) == [], console[-2000:]

@@ -200,7 +200,9 @@ def test_lead_and_lag_are_read_on_the_twelve_hour_dial():
 def test_the_zone_of_this_computer_is_a_posix_zone():
     from firmware.tz import Zone
 
-    Zone(local_zone())
+    zone = Zone(local_zone())  # ValueError if the string is not POSIX
+    now = int(time.time())
+    assert zone.offset(now) == time.localtime(now).tm_gmtoff
 
 
 def test_ntp_time_is_this_computers_clock_plus_the_measured_offset():
