@@ -86,6 +86,10 @@ def main(argv=None):
     parser.add_argument("--screenshot", metavar="FILE", help="render one frame to FILE (PNG) and exit")
     parser.add_argument("--frames", type=parse_frames, metavar="N", help="run N frames, then exit")
     args = parser.parse_args(argv)
+    if args.screenshot is not None:
+        folder = os.path.dirname(os.path.abspath(args.screenshot))
+        if not os.path.isdir(folder):
+            parser.error("--screenshot: no such folder: %s" % folder)
 
     tz = zone_of(parser, args)
     if args.at is not None and args.ntp is not None:
