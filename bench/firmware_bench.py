@@ -10,7 +10,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from tests.chronyd import Chronyd, chronyd_binary, faketime_binary
+from tests.chronyd import Chronyd, chronyd_binary, faketime_library
 from tests.peers import micropython_binary
 from tests.test_firmware_e2e import OFFSET_S, Board, hms, next_boundary, target, true_ms, wait_until_true
 
@@ -18,7 +18,7 @@ MINUTES = 3
 
 
 def rows():
-    if not (micropython_binary() and chronyd_binary() and faketime_binary()):
+    if not (micropython_binary() and chronyd_binary() and faketime_library()):
         return [("firmware :00 error (micropython, chronyd or faketime missing)", "micropython", "-", "skipped")]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -13,7 +13,7 @@ import statistics
 import tempfile
 
 from firmware import sntp
-from tests.chronyd import Chronyd, ChronydError, chronyd_binary, faketime_binary
+from tests.chronyd import Chronyd, ChronydError, chronyd_binary, faketime_library
 from tests.peers import MicroPython, micropython_binary
 
 QUERIES = 20
@@ -57,7 +57,7 @@ def _rows(runtime, truth_ms, offsets_us, delays_ms):
 def rows():
     if chronyd_binary() is None:
         return [("sntp vs chronyd (chronyd missing)", "-", "-", "skipped")]
-    offset_s = OFFSET_S if faketime_binary() else 0
+    offset_s = OFFSET_S if faketime_library() else 0
     workdir = tempfile.mkdtemp(prefix="sntp_bench_")
     out = []
     try:

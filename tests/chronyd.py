@@ -10,11 +10,16 @@ chronyd runs in the foreground (`-d`), never touches the system clock (`-x`),
 as root (`-u root`) or, for any other user, as that user (`-U -u USER`),
 serves its own clock as `local stratum 1` on an unprivileged port on
 127.0.0.1, and has no command port. With `offset_s` it runs under
-libfaketime (`faketime -f +Ns`), so its whole clock is N seconds ahead of
-ours: a client that measures the offset must find N seconds, not zero.
+libfaketime (LD_PRELOAD, FAKETIME=+Ns), so its whole clock is N seconds
+ahead of ours: a client that measures the offset must find N seconds, not
+zero. The library is preloaded directly, not through the `faketime`
+wrapper: the wrapper names a semaphore and a shared-memory file after its
+pid and removes them only on a clean exit, so every stop() leaked a pair in
+/dev/shm, and a later wrapper that happened to get a reused pid refused to
+start ("sem_open: File exists").
 
 `chronyd_fixture(offset_s)` makes a module-scoped pytest fixture of it;
-skips on a developer's machine without chronyd or faketime, and fails in CI.
+skips on a developer's machine without chronyd or libfaketime, and fails in CI.
 """
 
 import os
@@ -36,8 +41,17 @@ def chronyd_binary():
     )
 
 
-def faketime_binary():
-    return shutil.which("faketime")
+FAKETIME_LIBRARIES = (
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/faketime/libfaketime.so.1",
+    "/usr/local/lib/faketime/libfaketime.so.1",
+)
+
+
+def faketime_library():
+    """libfaketime (Debian package libfaketime, pulled in by faketime), or None."""
+    return next((p for p in FAKETIME_LIBRARIES if os.path.exists(p)), None)
 
 
 def free_udp_port():
@@ -120,13 +134,18 @@ class Chronyd:
             user = ["-u", "root"]
         else:  # -U: skip the root check; nothing here needs root (-x, port > 1023)
             user = ["-U", "-u", pwd.getpwuid(os.geteuid()).pw_name]
-        cmd = [binary] + user + ["-x", "-d", "-f", str(self.workdir / "chrony.conf")]
+        return [binary] + user + ["-x", "-d", "-f", str(self.workdir / "chrony.conf")]
+
+    def environment(self):
+        env = dict(os.environ)
         if self.offset_s:
-            faketime = faketime_binary()
-            if faketime is None:
-                raise ChronydError("faketime not found (Debian package faketime)")
-            cmd = [faketime, "-f", "%+ds" % self.offset_s] + cmd
-        return cmd
+            library = faketime_library()
+            if library is None:
+                raise ChronydError("libfaketime not found (Debian package faketime)")
+            env["LD_PRELOAD"] = library
+            env["FAKETIME"] = "%+ds" % self.offset_s
+            env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"  # only the wall clock is ahead
+        return env
 
     def write_config(self):
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -151,10 +170,14 @@ class Chronyd:
     def start(self, timeout_s=10.0):
         self.write_config()
         with open(self.log, "wb") as log:
-            # Its own session, so stop() can end chronyd and a faketime
-            # wrapper together by that one process group id.
+            # Its own session, so stop() ends chronyd and anything it
+            # forked by that one process group id.
             self.proc = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                self.command(),
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         try:
             deadline = time.monotonic() + timeout_s
@@ -182,7 +205,7 @@ class Chronyd:
     def stop(self):
         if self.proc is None:
             return
-        # The whole process group: faketime forks chronyd as its child.
+        # The whole process group: anything chronyd forked goes with it.
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -192,8 +215,8 @@ class Chronyd:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=5)
-        # proc is faketime when offset_s is set; its chronyd child may
-        # outlive it for a moment: return only once the group is empty.
+        # A forked child may outlive the leader for a moment: return only
+        # once the group is empty, so the port is free for the next server.
         if not _group_gone(self.proc.pid, 5.0):
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -221,7 +244,7 @@ def chronyd_fixture(offset_s=0, scope="module"):
     def _fixture(tmp_path_factory):
         need(chronyd_binary(), "chronyd (Debian package chrony)")
         if offset_s:
-            need(faketime_binary(), "faketime (Debian package faketime)")
+            need(faketime_library(), "libfaketime (Debian package faketime)")
         server = Chronyd(tmp_path_factory.mktemp("chronyd"), offset_s=offset_s)
         server.start()
         try:

