@@ -309,7 +309,7 @@ class Zone:
         return self._start is not None
 
     def offset(self, utc_seconds):
-        """Seconds east of UTC in effect at `utc_seconds` (int)."""
+        """Seconds east of UTC in effect at `utc_seconds` (int, or a float)."""
         if not (self._window_low <= utc_seconds < self._window_high):
             self._fill_window(utc_seconds)
         if self._window_dst:
@@ -360,6 +360,9 @@ class Zone:
         return events
 
     def _fill_window(self, utc_seconds):
+        # A float instant (time.time(), datetime.timestamp()) is taken at its
+        # whole second: the window's arithmetic needs ints.
+        utc_seconds = int(utc_seconds // 1)
         year = year_of_days(utc_seconds // _DAY)
         # An event of year Y lies within about 8 days of that year (times are
         # at most 167 h, offsets 25 h), so the latest event at or before an

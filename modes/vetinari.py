@@ -1,6 +1,7 @@
 """vetinari: every gap drawn afresh between min_ms and max_ms (Terry
 Pratchett's Lord Vetinari's clock), yet 60 of them make exactly one minute.
-The bounds must lie symmetrically about 1000 ms, the mean gap of a minute.
+The bounds must lie symmetrically about 1000 ms, the mean gap of a minute;
+give one and the other follows (min_ms=600 means 600..1400).
 
 How: gaps come in pairs (m + u, m - u) with u uniform, so each pair sums to
 2m and every gap on its own is uniform over [m - w, m + w]; a shuffle then
@@ -12,12 +13,26 @@ from modes.base import Mode
 from modes.shape import MINUTE_MS, even_gaps, remaining, settle
 
 
+def _whole(value, lowest, highest):
+    # Anything else is left for Mode to refuse, naming the parameter given.
+    return isinstance(value, int) and not isinstance(value, bool) and lowest <= value <= highest
+
+
 class Vetinari(Mode):
     NAME = "vetinari"
     PARAMS = (
         ("min_ms", 500, 1, 999, "shortest gap between ticks"),
         ("max_ms", 1500, 1001, 1999, "longest gap between ticks"),
     )
+
+    def __init__(self, **params):
+        # One bound names the other: min_ms=600 means 600..1400.
+        for given, other in ((0, 1), (1, 0)):
+            key, _default, lowest, highest, _meaning = self.PARAMS[given]
+            missing = self.PARAMS[other][0]
+            if missing not in params and _whole(params.get(key), lowest, highest):
+                params[missing] = 2000 - params[key]
+        super().__init__(**params)
 
     def check(self):
         # Pairs (1000 + u, 1000 - u) keep every minute exact; bounds that

@@ -110,7 +110,8 @@ def _event(raw, i, duration_s):
     if kind == "ntp_step":
         if "offset_ms" not in raw:
             raise ScenarioError("%s.offset_ms: missing" % where)
-        event["offset_ms"] = _number(raw["offset_ms"], where + ".offset_ms", -86400000, 86400000, integer=True)
+        # A fraction of a ms is rounded: the time base counts whole ms.
+        event["offset_ms"] = int(round(_number(raw["offset_ms"], where + ".offset_ms", -86400000, 86400000)))
     return event
 
 
@@ -218,13 +219,21 @@ def run(scenario):
 def main(argv):
     args = list(argv)
     out = None
-    if "--out" in args:
-        i = args.index("--out")
-        if i + 1 >= len(args):
-            print("scenario: --out needs a file name", file=sys.stderr)
-            return 2
-        out = args[i + 1]
-        del args[i : i + 2]
+    for i, arg in enumerate(args):
+        if arg.startswith("--out="):
+            out = arg[len("--out="):]
+            del args[i]
+            break
+        if arg == "--out":
+            if i + 1 >= len(args):
+                print("scenario: --out needs a file name", file=sys.stderr)
+                return 2
+            out = args[i + 1]
+            del args[i : i + 2]
+            break
+    if out == "":
+        print("scenario: --out needs a file name", file=sys.stderr)
+        return 2
     if len(args) != 1:
         print("usage: python -m sim scenario FILE.json [--out REPORT.json]", file=sys.stderr)
         return 2
@@ -237,17 +246,19 @@ def main(argv):
     except UnicodeDecodeError as e:
         print("scenario: file: not UTF-8 text (byte %d)" % e.start, file=sys.stderr)
         return 2
-    if out is not None:
-        try:
-            open(out, "a").close()  # find an unwritable report path before the run
-        except OSError as e:
-            print("scenario: cannot write %s: %s" % (out, e.strerror), file=sys.stderr)
-            return 2
     try:
         scenario = load(text)
     except ScenarioError as e:
         print("scenario: %s" % e, file=sys.stderr)
         return 2
+    if out is not None:
+        # An unwritable report path is found before the run, and only once
+        # the scenario is good: a refused scenario leaves no file behind.
+        try:
+            open(out, "a").close()
+        except OSError as e:
+            print("scenario: cannot write %s: %s" % (out, e.strerror), file=sys.stderr)
+            return 2
     for key in scenario["unknown"]:
         print("scenario: ignoring unknown field %r" % key, file=sys.stderr)
     report = run(scenario)

@@ -21,7 +21,8 @@ from firmware.timebase import TimeBase
 from firmware.tz import Zone
 from firmware.wall import HALF_DAY_S, Wall
 
-PPM = 1000000
+PPB = 1000000000  # the oscillator's error is kept in parts per billion: a fractional ppm stays integer
+HISTORY_MS = 3600000  # how long a clock "in sync at start" has been running and asking NTP
 _BOARD = Wrapping(PERIOD)  # a board's ticks_ms wraps at 2**30 (12.4 days)
 ticks_diff = _BOARD.ticks_diff
 ticks_add = _BOARD.ticks_add
@@ -84,6 +85,7 @@ class World:
         self.mode = mode
         self.seed = seed
         self.ppm = oscillator_ppm
+        self._ppb = int(round(oscillator_ppm * 1000))
         self.min_gap_ms = min_gap_ms
         self.pulse_ms = pulse_ms
         self.cycle = cycle
@@ -110,13 +112,30 @@ class World:
         # that precedes position `hands`, as if the clock had been ticking.
         self.rotor = Rotor(self.hands, (self.hands - 1) % 2)
         self.power_on()
+        if hands is None:
+            self._learn_history()
+
+    def _learn_history(self):
+        """Hands "in sync at start" mean a clock that was running and in
+        sync: it has asked NTP every poll for the last hour, so it knows the
+        time and its oscillator's rate before the first event, and an outage
+        from the very start is holdover, not a clock that never learnt the
+        time. Samples as sync() makes them, at true times before the start."""
+        half = self.ntp_delay_ms // 2
+        for back in range(HISTORY_MS, 0, -self.poll_ms):
+            asked = self.true_ms - back
+            self.synced_at.append(asked)
+            self.timebase.add_sample(self._ticks_at_true(asked + half), asked + half, self.ntp_delay_ms)
+        self.good_since_boot = 20  # learnt: polls at poll_ms from here on
+        self.wake = self.controller.resync(self.ticks())
+        self._note_mode()
 
     # -- the board ----------------------------------------------------------
 
     def ticks(self):
         """The board's ticks_ms now: the drifting oscillator, wrapped."""
         elapsed = self.true_ms - self._boot_ms
-        scaled = elapsed * (PPM + self.ppm) // PPM
+        scaled = elapsed * (PPB + self._ppb) // PPB
         return (self._ticks_origin + scaled) % PERIOD
 
     def true_ms_at(self, ticks):
@@ -125,7 +144,7 @@ class World:
         if d <= 0:
             return self.true_ms
         # Ceiling of d / (1 + ppm), then nudge for the floor in ticks().
-        t = self.true_ms + -((-d * PPM) // (PPM + self.ppm))
+        t = self.true_ms + -((-d * PPB) // (PPB + self._ppb))
         while ticks_diff(ticks, self._ticks_at_true(t)) > 0:
             t += 1
         return t
@@ -134,7 +153,7 @@ class World:
         """The true ms at which the board's counter shows (or showed) `ticks`,
         within half a wrap of now; to the ms, for display. Read-only."""
         d = ticks_diff(ticks, self.ticks())
-        return self.true_ms + (d * PPM + (PPM + self.ppm) // 2) // (PPM + self.ppm)
+        return self.true_ms + (d * PPB + (PPB + self._ppb) // 2) // (PPB + self._ppb)
 
     def _ticks_at_true(self, true_ms):
         saved = self.true_ms

@@ -117,7 +117,8 @@ def test_unknown_mode_is_refused_by_name():
         ("vetinari", {"min_ms": 0}, "min_ms"),
         ("vetinari", {"max_ms": 999}, "max_ms"),
         ("vetinari", {"min_ms": 500, "max_ms": 1000}, "max_ms"),
-        ("vetinari", {"min_ms": 300}, "min_ms"),
+        ("vetinari", {"min_ms": 300, "max_ms": 1500}, "symmetric"),
+        ("vetinari", {"max_ms": 2000}, "max_ms"),
         ("vetinari", {"min_ms": "500"}, "min_ms"),
         ("vetinari", {"min_ms": True}, "min_ms"),
         ("hesitate", {"pauses": 11}, "pauses"),
@@ -131,6 +132,11 @@ def test_unknown_mode_is_refused_by_name():
 def test_bad_parameter_is_refused_by_name(name, params, word):
     with pytest.raises(ValueError, match=word):
         modes.get(name, **params)
+
+
+def test_one_vetinari_bound_names_the_other():
+    assert modes.get("vetinari", min_ms=600).params() == {"min_ms": 600, "max_ms": 1400}
+    assert modes.get("vetinari", max_ms=1200).params() == {"min_ms": 800, "max_ms": 1200}
 
 
 def test_parameters_in_effect_are_reported():

@@ -30,7 +30,7 @@ def cases(count=600):
     pick = random.Random(20261124)
     params_for = {
         "normal": lambda: {},
-        "vetinari": lambda: pick.choice([{}, symmetric(pick.randint(1, 999))]),
+        "vetinari": lambda: pick.choice([{}, symmetric(pick.randint(1, 999)), {"min_ms": pick.randint(1, 999)}]),
         "hesitate": lambda: pick.choice([{}, {"pauses": pick.randint(0, 5), "pause_ms": pick.randint(1, 6000)}]),
         "rush": lambda: pick.choice([{}, {"race_ms": pick.randint(1, 1000)}]),
         "stumble": lambda: pick.choice([{}, {"stumbles": pick.randint(0, 10), "quick_ms": pick.randint(1, 999)}]),

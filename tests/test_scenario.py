@@ -147,3 +147,70 @@ def test_the_readme_examples_run(tmp_path, example):
     summary = json.loads(proc.stdout)
     assert summary["minutes_checked"] > 0 and not summary["unrecovered_at_end"]
     assert summary["polarity_follows_p"] and summary["hands_agree_with_p"]
+
+
+def _day_without_ntp(hands, ppm):
+    return dict(
+        GOOD,
+        start="2026-06-01T00:00:00Z",
+        duration_s=86400,
+        tz="UTC0",
+        hands=hands,
+        oscillator_ppm=ppm,
+        events=[{"at_s": 0, "type": "ntp_outage", "duration_s": 2 * 86400}],
+    )
+
+
+@pytest.mark.parametrize("ppm", [0, 40.5, -99.25])
+def test_in_sync_at_start_means_a_clock_that_knows_time_and_rate(tmp_path, ppm):
+    # "hands": null is a clock that was running in sync: an outage from the
+    # very first instant is a day of holdover, every minute still right.
+    proc = run_cli(tmp_path, _day_without_ntp(None, ppm), "--out", str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["minutes_right"] == summary["minutes_checked"] == 1440
+    assert summary["worst_boundary_error_ms"] <= 50
+
+
+def test_hands_given_and_no_ntp_ever_means_the_clock_waits_for_the_time(tmp_path):
+    # A clock booted with hands at 03:00:00 and no network cannot know the
+    # time: it stands still rather than guess.
+    proc = run_cli(tmp_path, _day_without_ntp("03:00:00", 0), "--out", str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["pulses"] == []
+
+
+def test_fractional_numbers_are_taken(tmp_path):
+    scenario = dict(
+        GOOD,
+        duration_s=600,
+        oscillator_ppm=12.75,
+        events=[{"at_s": 60, "type": "ntp_step", "offset_ms": 250.4}],
+    )
+    proc = run_cli(tmp_path, scenario, "--out", str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["minutes_checked"] == 10
+
+
+def test_a_fractional_ppm_drifts_the_board_by_exactly_that_much():
+    from sim.world import World, ticks_diff
+
+    world = World(1780000000000, oscillator_ppm=0.5)
+    before = world.ticks()
+    world.true_ms += 86400000  # a day of true time, nothing run
+    assert ticks_diff(world.ticks(), before) == 86400000 + 43  # 0.5 ppm of a day is 43.2 ms
+
+
+def test_out_with_equals_sign(tmp_path):
+    out = tmp_path / "r.json"
+    proc = run_cli(tmp_path, dict(GOOD, duration_s=120, events=[]), "--out=%s" % out)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["summary"]["minutes_checked"] == 2
+
+
+def test_a_refused_scenario_leaves_no_report_file(tmp_path):
+    out = tmp_path / "r.json"
+    proc = run_cli(tmp_path, dict(GOOD, mode="tango"), "--out", str(out))
+    assert proc.returncode == 2
+    assert not out.exists()

@@ -538,3 +538,18 @@ def test_micropython_answers_like_cpython(micropython):
         assert answer == answers_on_cpython(tz, times), tz
         instants += len(times)
     assert instants > 500
+
+
+# A float instant, as time.time() or datetime.timestamp() give, counts at its
+# whole second (floor), and agrees with zoneinfo at that instant, right up to
+# the fraction of a second before a change.
+@settings(max_examples=200, deadline=None)
+@given(t=st.integers(utc(2000, 1, 1), utc(2100, 1, 1)), fraction=st.floats(0, 0.999))
+@example(t=utc(2026, 3, 29, 1) - 1, fraction=0.999)  # the last instant of CET
+@example(t=utc(2026, 10, 25, 1), fraction=0.0)  # the first of CET again
+def test_a_float_instant_counts_at_its_whole_second(t, fraction):
+    zone = Zone("CET-1CEST,M3.5.0,M10.5.0/3")
+    instant = t + fraction
+    assert Zone("CET-1CEST,M3.5.0,M10.5.0/3").offset(instant) == zone.offset(t)
+    assert zone.offset(instant) == zoneinfo_offset(zoneinfo_of("Europe/Berlin"), instant)
+    assert zone.name(instant) == zoneinfo_name(zoneinfo_of("Europe/Berlin"), instant)
