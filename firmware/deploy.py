@@ -21,9 +21,10 @@ DEST is a local directory (then `cd DEST && micropython main.py` runs the
 unix board) or a serial port: `/dev/tty...`, `COM3`, any character device,
 or `port:NAME` for anything else mpremote can connect to. A port is
 written with one mpremote call: prepare the folders, copy every file,
-reset the board. `--resume` skips mpremote's soft reset on connect (the
-MicroPython unix port behind a pty exits on a soft reset); `--no-reset`
-leaves the board as it is afterwards.
+reset the board. The MicroPython unix port behind a pty exits on a soft
+reset, so deploy asks first (mpremote `resume`, no reset) and installs to
+it without any reset; `--resume` skips the soft reset on connect for any
+port, `--no-reset` leaves the board as it is afterwards.
 
 Old .py and .mpy files in the package folders are removed first: the board
 imports `x.py` before `x.mpy`, so a stale source file would shadow the new
@@ -232,10 +233,33 @@ def mpremote_command(mpremote, port, staged, installed, resume=False, reset=True
     return cmd
 
 
-def install_serial(staged, installed, port, resume=False, reset=True):
+# What the MicroPython unix port says for sys.platform; a board says esp32, rp2...
+HOST_PLATFORMS = ("linux", "darwin", "freebsd", "windows")
+
+
+def is_unix_port(mpremote, port):
+    """Whether `port` leads to the MicroPython unix port (on a pty), asked
+    without a soft reset: the unix port exits on one, where a board restarts.
+    False when the question gets no clear answer (then deploy as to a board)."""
+    cmd = [mpremote, "connect", port, "resume", "exec", "import sys; print('platform=' + sys.platform)"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return False
+    for line in proc.stdout.splitlines():
+        if line.startswith("platform="):
+            return line[len("platform="):].strip() in HOST_PLATFORMS
+    return False
+
+
+def install_serial(staged, installed, port, resume=False, reset=True, err=sys.stderr):
     mpremote = find_tool("mpremote", "MPREMOTE")
     if not mpremote:
         raise DeployError("mpremote not found (pip install mpremote, or set MPREMOTE)")
+    if not resume and is_unix_port(mpremote, port):
+        # A soft reset would end it, and it has no reset to restart with.
+        print("note: %s is the MicroPython unix port: no soft reset, no reset; start it with micropython main.py" % port, file=err)
+        resume, reset = True, False
     cmd = mpremote_command(mpremote, port, staged, installed, resume, reset)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -266,7 +290,7 @@ def deploy(dest, config_path, resume=False, reset=True, out=sys.stdout, err=sys.
         if port is None:
             install_dir(staged, installed, dest)
         else:
-            install_serial(staged, installed, port, resume, reset)
+            install_serial(staged, installed, port, resume, reset, err)
     compiled = sum(1 for t in installed if t.endswith(".mpy"))
     print(
         "installed %d files (%d compiled) to %s with %s" % (len(installed), compiled, dest, mpy_cross_version(mpy_cross)),

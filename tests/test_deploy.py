@@ -330,14 +330,16 @@ FAKE_MPREMOTE = """#!%s
 import json, sys
 with open(%r, "a") as f:
     f.write(json.dumps(sys.argv[1:]) + "\\n")
+if "+" not in sys.argv and "platform=" in sys.argv[-1]:
+    print("platform=" + %r)  # the answer to deploy's question
 sys.exit(int(%r))
 """
 
 
-def fake_mpremote(tmp_path, status=0):
+def fake_mpremote(tmp_path, status=0, platform="esp32"):
     log = tmp_path / "mpremote.log"
     script = tmp_path / "mpremote"
-    script.write_text(FAKE_MPREMOTE % (sys.executable, str(log), status))
+    script.write_text(FAKE_MPREMOTE % (sys.executable, str(log), platform, status))
     script.chmod(0o755)
     env = dict(os.environ, MPREMOTE=str(script))
     return env, log
@@ -355,13 +357,15 @@ def split_commands(argv):
     return commands
 
 
-def test_a_serial_port_gets_one_mpremote_call(tmp_path):
+def test_a_serial_port_gets_a_question_then_one_install_call(tmp_path):
     env, log = fake_mpremote(tmp_path)
     proc = run_deploy("/dev/ttyACM7", "--config", write_config(tmp_path, GOOD), env=env)
     assert proc.returncode == 0, proc.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()]
-    assert len(calls) == 1
-    commands = split_commands(calls[0])
+    assert len(calls) == 2
+    # First: which port is it? Asked without a soft reset, installing nothing.
+    assert calls[0][:4] == ["connect", "/dev/ttyACM7", "resume", "exec"] and "+" not in calls[0]
+    commands = split_commands(calls[1])
     assert commands[0][:3] == ["connect", "/dev/ttyACM7", "exec"]
     assert "os.mkdir" in commands[0][3]
     copies = commands[1:-1]
@@ -374,11 +378,32 @@ def test_a_serial_port_gets_one_mpremote_call(tmp_path):
     assert repr(deploy_module._package_dirs(expected_files())) in commands[0][3]
 
 
+def test_the_unix_port_is_installed_without_any_reset(tmp_path):
+    # It exits on a soft reset and has no reset to come back with.
+    env, log = fake_mpremote(tmp_path, platform="linux")
+    proc = run_deploy("/dev/pts/9", "--config", write_config(tmp_path, GOOD), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "MicroPython unix port" in proc.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    commands = split_commands(calls[-1])
+    assert commands[0][:4] == ["connect", "/dev/pts/9", "resume", "exec"]
+    assert commands[-1][:2] == ["fs", "cp"]
+
+
+def test_a_port_that_does_not_answer_the_question_is_deployed_as_a_board(tmp_path):
+    env, log = fake_mpremote(tmp_path, platform="")
+    proc = run_deploy("/dev/ttyUSB0", "--config", write_config(tmp_path, GOOD), env=env)
+    assert proc.returncode == 0, proc.stderr
+    commands = split_commands(json.loads(log.read_text().splitlines()[-1]))
+    assert commands[0][:3] == ["connect", "/dev/ttyUSB0", "exec"]
+    assert commands[-1] == ["reset"]
+
+
 def test_resume_and_no_reset(tmp_path):
     env, log = fake_mpremote(tmp_path)
     proc = run_deploy("port:socket://h:23", "--config", write_config(tmp_path, GOOD), "--resume", "--no-reset", env=env)
     assert proc.returncode == 0, proc.stderr
-    commands = split_commands(json.loads(log.read_text()))
+    commands = split_commands(json.loads(log.read_text()))  # one call: --resume asks nothing
     assert commands[0][:4] == ["connect", "socket://h:23", "resume", "exec"]
     assert commands[-1][:2] == ["fs", "cp"]
 
@@ -437,9 +462,10 @@ def unix_board(tmp_path):
 
 @pytest.mark.peer
 def test_mpremote_installs_on_the_unix_port(tmp_path, unix_board):
-    # The pty's link is a character device: no "port:" needed.
+    # The contract's command line, as is: the pty's link is a character
+    # device, and deploy finds out it is the unix port by itself.
     config = write_config(tmp_path, GOOD)
-    proc = run_deploy(unix_board.tty, "--config", config, "--resume", "--no-reset")
+    proc = run_deploy(unix_board.tty, "--config", config)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     files = tree(unix_board.folder)
     assert files == expected_files()
