@@ -6,8 +6,9 @@ each, naming the key and the default the board will use instead: exactly
 what the board logs at boot (DESIGN: an unknown key or a bad value is
 logged and replaced by its default; the clock keeps ticking). Said out loud
 here because nobody reads a clock's log on a wall. Only a file that is no
-config at all (unreadable, not JSON, not one JSON object) is refused: exit
-2, nothing installed. Then it compiles every device file with mpy-cross
+config at all (unreadable, not JSON the board can read, not one JSON
+object) is refused: exit 2, nothing installed; `--strict` refuses any
+problem. Then it compiles every device file with mpy-cross
 into a staging folder laid out as on the board, and installs that folder:
 
     main.py                 the entry point, kept as source (a board runs
@@ -113,24 +114,41 @@ def serial_port(dest):
         return None
 
 
-def read_config(path):
-    """(raw object, warnings) from FILE; DeployError(status 2) when FILE is
-    no config at all."""
+def _refuse_constant(name):
+    raise ValueError("%s is no JSON value (the board's json refuses the whole file)" % name)
+
+
+# A \uD800-\uDFFF escape: CPython joins a pair into one character, the
+# board's json keeps two lone halves, so an SSID written so would differ.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def read_config(path, strict=False):
+    """(raw object, warnings) from FILE. DeployError(status 2) when FILE is
+    no config at all, or, with `strict`, has any problem."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeError) as e:
         raise DeployError("%s: cannot read: %s" % (path, e), 2) from None
     try:
-        raw = json.loads(text)
+        # NaN and Infinity: CPython takes them, MicroPython does not.
+        raw = json.loads(text, parse_constant=_refuse_constant)
     except ValueError as e:
-        raise DeployError("%s: not valid JSON: %s" % (path, e), 2) from None
+        raise DeployError("%s: not valid JSON: %s; nothing installed" % (path, e), 2) from None
     # Imported here, so tests/peers.py can list device files without the config code.
-    from firmware.config import check
+    from firmware.config import _kind, check
 
     if not isinstance(raw, dict):
-        raise DeployError("%s: not a JSON object but %s; nothing installed" % (path, type(raw).__name__), 2)
+        raise DeployError("%s: not a JSON object but %s; nothing installed" % (path, _kind(raw)), 2)
     clean, problems = check(raw)
     notes = ["%s: %s" % (path, problem) for problem in problems]
+    if problems:
+        many = "%d config problem%s" % (len(problems), "" if len(problems) == 1 else "s")
+        if strict:
+            raise DeployError("\n".join(notes + ["%s: %s; refused (--strict), nothing installed" % (path, many)]), 2)
+        notes.append("%s: %s: the board logs the same at boot and uses the defaults named above" % (path, many))
+    if _SURROGATE_ESCAPE.search(text):
+        notes.append("%s: a \\uD800-\\uDFFF escape reads differently on the board; write the character itself" % path)
     if raw.get("board") is None:
         notes.append("board: not set; the device picks one from its sys.platform (an ESP32-C3 may pass for an esp32)")
     elif clean["board"] != "unix" and clean["wifi"] is None:
@@ -234,7 +252,7 @@ def mpremote_command(mpremote, port, staged, installed, resume=False, reset=True
 
 
 # What the MicroPython unix port says for sys.platform; a board says esp32, rp2...
-HOST_PLATFORMS = ("linux", "darwin", "freebsd", "windows")
+HOST_PLATFORMS = ("linux", "darwin", "win32")
 
 
 def is_unix_port(mpremote, port):
@@ -267,12 +285,15 @@ def install_serial(staged, installed, port, resume=False, reset=True, err=sys.st
         raise DeployError("mpremote on %s did not finish in 600 s" % port) from None
     if proc.returncode != 0:
         tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-        raise DeployError("mpremote on %s failed (exit %d): %s" % (port, proc.returncode, tail[-1] if tail else "no output"))
+        hint = "" if resume else " (the MicroPython unix port exits on a soft reset: try --resume)"
+        raise DeployError(
+            "mpremote on %s failed (exit %d): %s%s" % (port, proc.returncode, tail[-1] if tail else "no output", hint)
+        )
 
 
-def deploy(dest, config_path, resume=False, reset=True, out=sys.stdout, err=sys.stderr, root=ROOT):
+def deploy(dest, config_path, resume=False, reset=True, strict=False, out=sys.stdout, err=sys.stderr, root=ROOT):
     """Check, compile, install; returns the installed targets. DeployError on failure."""
-    raw, notes = read_config(config_path)
+    raw, notes = read_config(config_path, strict)
     for note in notes:
         print("warning: " + note, file=err)
     mpy_cross = find_tool("mpy-cross", "MPY_CROSS")
@@ -309,9 +330,10 @@ def main(argv=None):
     parser.add_argument("--config", required=True, metavar="FILE", help="the config.json to install (each problem is warned about)")
     parser.add_argument("--resume", action="store_true", help="serial: do not soft-reset on connect (the unix port behind a pty)")
     parser.add_argument("--no-reset", action="store_true", help="serial: do not reset the board after installing")
+    parser.add_argument("--strict", action="store_true", help="refuse a config with any problem (nothing installed, exit 2)")
     args = parser.parse_args(argv)
     try:
-        deploy(args.dest, args.config, resume=args.resume, reset=not args.no_reset)
+        deploy(args.dest, args.config, resume=args.resume, reset=not args.no_reset, strict=args.strict)
     except DeployError as e:
         print(str(e), file=sys.stderr)
         return e.status

@@ -309,7 +309,9 @@ class Zone:
         return self._start is not None
 
     def offset(self, utc_seconds):
-        """Seconds east of UTC in effect at `utc_seconds` (int, or a float)."""
+        """Seconds east of UTC in effect at `utc_seconds` (an int; a float is
+        taken at its whole second, a host convenience: a board's single-
+        precision float cannot hold today's epoch seconds exactly)."""
         if not (self._window_low <= utc_seconds < self._window_high):
             self._fill_window(utc_seconds)
         if self._window_dst:

@@ -82,7 +82,7 @@ def main(argv=None):
     parser.add_argument("--tz", help="POSIX TZ string, e.g. CET-1CEST,M3.5.0,M10.5.0/3")
     parser.add_argument("--ntp", metavar="HOST[:PORT]", help="take true time from this NTP server (ntplib)")
     parser.add_argument("--seed", type=int, default=1, help="the random generator's seed")
-    parser.add_argument("--ppm", type=int, default=0, help="the board's oscillator error, parts per million")
+    parser.add_argument("--ppm", type=float, default=0, help="the board's oscillator error, parts per million")
     parser.add_argument("--screenshot", metavar="FILE", help="render one frame to FILE (PNG) and exit")
     parser.add_argument("--frames", type=parse_frames, metavar="N", help="run N frames, then exit")
     args = parser.parse_args(argv)

@@ -13,15 +13,17 @@ serves its own clock as `local stratum 1` on an unprivileged port on
 libfaketime (LD_PRELOAD, FAKETIME=+Ns), so its whole clock is N seconds
 ahead of ours: a client that measures the offset must find N seconds, not
 zero. The library is preloaded directly, not through the `faketime`
-wrapper: the wrapper names a semaphore and a shared-memory file after its
-pid and removes them only on a clean exit, so every stop() leaked a pair in
-/dev/shm, and a later wrapper that happened to get a reused pid refused to
-start ("sem_open: File exists").
+wrapper: the wrapper creates a semaphore named after its pid and refuses to
+start when one by that name exists ("sem_open: File exists"); one is left
+behind whenever a wrapper is killed, so a later wrapper that got a reused
+pid failed (it did in CI). The library alone cleans up on SIGTERM (what
+stop() sends) and starts even over a stale pair.
 
 `chronyd_fixture(offset_s)` makes a module-scoped pytest fixture of it;
 skips on a developer's machine without chronyd or libfaketime, and fails in CI.
 """
 
+import glob
 import os
 import pwd
 import shutil
@@ -41,17 +43,15 @@ def chronyd_binary():
     )
 
 
-FAKETIME_LIBRARIES = (
-    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/faketime/libfaketime.so.1",
-    "/usr/local/lib/faketime/libfaketime.so.1",
-)
-
-
 def faketime_library():
-    """libfaketime (Debian package libfaketime, pulled in by faketime), or None."""
-    return next((p for p in FAKETIME_LIBRARIES if os.path.exists(p)), None)
+    """libfaketime.so.1 (Debian package libfaketime, pulled in by faketime),
+    or None. FAKETIME_LIB names it where it lives elsewhere."""
+    given = os.environ.get("FAKETIME_LIB")
+    if given:
+        return given if os.path.exists(given) else None
+    patterns = ("/usr/lib/*/faketime/libfaketime.so.1", "/usr/lib*/faketime/libfaketime.so.1", "/usr/local/lib*/faketime/libfaketime.so.1")
+    found = sorted(path for pattern in patterns for path in glob.glob(pattern))
+    return found[0] if found else None
 
 
 def free_udp_port():
@@ -142,9 +142,8 @@ class Chronyd:
             library = faketime_library()
             if library is None:
                 raise ChronydError("libfaketime not found (Debian package faketime)")
-            env["LD_PRELOAD"] = library
+            env["LD_PRELOAD"] = " ".join(filter(None, [library, env.get("LD_PRELOAD")]))
             env["FAKETIME"] = "%+ds" % self.offset_s
-            env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"  # only the wall clock is ahead
         return env
 
     def write_config(self):

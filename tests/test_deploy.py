@@ -276,8 +276,29 @@ def test_one_warning_per_problem_naming_the_default_used(tmp_path):
     proc = run_deploy(tmp_path / "board", "--config", config)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
-    assert [line.split(": ")[2] for line in lines] == ["tz", "mode", "hands"]
+    assert [line.split(": ")[2] for line in lines[:3]] == ["tz", "mode", "hands"]
     assert "using 'UTC0'" in lines[0]
+    assert "3 config problems: the board logs the same at boot" in lines[3]
+    assert len(lines) == 4
+
+
+def test_strict_refuses_any_problem(tmp_path):
+    dest = tmp_path / "board"
+    proc = run_deploy(dest, "--config", write_config(tmp_path, dict(GOOD, colour="red")), "--strict")
+    assert proc.returncode == 2
+    assert "colour: unknown key" in proc.stderr and "refused (--strict)" in proc.stderr
+    assert not dest.exists()
+    assert run_deploy(dest, "--config", write_config(tmp_path, GOOD), "--strict").returncode == 0
+
+
+def test_an_escape_the_board_reads_differently_is_warned(tmp_path):
+    raw = '{"board": "unix", "wifi": {"ssid": "caf\\u00e9 \\ud83d\\ude00", "password": "s3cret-pw"}}'
+    proc = run_deploy(tmp_path / "board", "--config", write_config(tmp_path, raw))
+    assert proc.returncode == 0, proc.stderr
+    assert "escape reads differently on the board" in proc.stderr
+    assert "s3cret-pw" not in proc.stderr
+    plain = run_deploy(tmp_path / "b2", "--config", write_config(tmp_path, '{"board": "unix", "wifi": {"ssid": "caf\\u00e9", "password": "p"}}'))
+    assert "escape" not in plain.stderr
 
 
 def test_the_board_boots_on_defaults_from_a_deployed_bad_config(tmp_path):
@@ -297,7 +318,14 @@ def test_the_board_boots_on_defaults_from_a_deployed_bad_config(tmp_path):
 
 @pytest.mark.parametrize(
     "raw, reason",
-    [([GOOD], "not a JSON object but list"), ('{"board": "unix",', "not valid JSON"), ("", "not valid JSON")],
+    [
+        ([GOOD], "not a JSON object but a list"),
+        ('{"board": "unix",', "not valid JSON"),
+        ("", "not valid JSON"),
+        # CPython's json takes these, the board's refuses the whole file.
+        ('{"board": "unix", "pulse_ms": NaN}', "NaN is no JSON value"),
+        ('{"board": "unix", "min_gap_ms": -Infinity}', "-Infinity is no JSON value"),
+    ],
 )
 def test_a_file_that_is_no_config_is_refused(tmp_path, raw, reason):
     dest = tmp_path / "board"
@@ -413,6 +441,7 @@ def test_mpremote_failure_is_reported(tmp_path):
     proc = run_deploy("COM4", "--config", write_config(tmp_path, GOOD), env=env)
     assert proc.returncode == 1
     assert "mpremote on COM4 failed (exit 1)" in proc.stderr
+    assert "try --resume" in proc.stderr  # the likeliest cause on a pty
 
 
 def test_a_refused_config_never_calls_mpremote(tmp_path):

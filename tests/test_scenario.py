@@ -191,6 +191,26 @@ def test_fractional_numbers_are_taken(tmp_path):
     proc = run_cli(tmp_path, scenario, "--out", str(tmp_path / "r.json"))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["minutes_checked"] == 10
+    from sim.scenario import load
+
+    clean = load(json.dumps(scenario))
+    assert clean["oscillator_ppm"] == 12.75
+    assert clean["events"][0]["offset_ms"] == 250  # the time base counts whole ms
+
+
+def test_in_sync_at_start_knows_the_time_before_the_first_event():
+    # Before anything runs: learnt from NTP answers that all came before the
+    # start, so an event at the start itself (an outage) finds the time known.
+    from firmware.controller import NO_TIME
+    from sim.world import World
+
+    start = 1780000000000
+    world = World(start, oscillator_ppm=30)
+    assert world.synced_at and all(t < start for t in world.synced_at)
+    assert world.controller.state != NO_TIME
+    assert world.timebase.utc_ms(world.ticks()) is not None
+    booted = World(start, hands="03:00:00")
+    assert booted.synced_at == [] and booted.controller.state == NO_TIME
 
 
 def test_a_fractional_ppm_drifts_the_board_by_exactly_that_much():
