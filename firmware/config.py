@@ -489,8 +489,12 @@ def notes(raw, clean):
     return out
 
 
-def load(path="config.json", log=print, platform=None):
-    """The clean config from `path`; logs each problem; never raises."""
+def load(path="config.json", log=print, platform=None, found=None):
+    """The clean config from `path`; logs each problem; never raises.
+    `found`, a list, gets each problem too (a missing file is none: the
+    board then simply has no settings)."""
+    if found is None:
+        found = []
     raw = {}
     try:
         with open(path) as f:
@@ -500,21 +504,25 @@ def load(path="config.json", log=print, platform=None):
         if errno == 2:
             log("config: no %s; using every default" % _ascii(path))
         else:
+            found.append("cannot read")
             log("config: cannot read %s (%s); using every default" % (_ascii(path), _error(e)))
         text = None
     if text is not None:
         try:
             raw = json.loads(text)
         except Exception as e:
+            found.append("not valid JSON")
             log("config: %s is not valid JSON (%s); using every default" % (_ascii(path), _error(e)))
             raw = {}
     try:
         clean, problems = check(raw, platform)
         for problem in problems:
+            found.append(problem)
             log("config: " + problem)
         for note in notes(raw, clean):
             log("config: " + note)
     except Exception as e:  # a bug here must not stop the clock
+        found.append("cannot check")
         log("config: cannot check (%s); using every default" % _error(e))
         clean = defaults(platform)
     return clean

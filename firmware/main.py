@@ -227,8 +227,12 @@ class Clock:
 
 
 def run(path="config.json"):
-    cfg = settings.load(path, log)
+    problems = []
+    cfg = settings.load(path, log, found=problems)
     clock = Clock(cfg)
+    if problems:
+        # The log names them; the light tells whoever just plugged it in.
+        clock.board.led.problem(ticks_ms())
     log("clock: board %s, zone %s, ntp %s" % (clock.board.name, cfg["tz"], ", ".join(cfg["ntp"])))
     try:
         asyncio.run(clock.main())

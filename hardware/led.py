@@ -3,6 +3,7 @@
     led = Led(pin, active_low=False)
     led.show(state)    # the controller, on a state change (its constants)
     led.blink(n)       # the controller, after a mode change: n short blinks
+    led.problem(now, ms)  # main, at boot with a config problem: for ms
     led.poll(now)      # the loop, every 10-50 ms: sets the pin; returns the
                        # ticks of the next change, or None when steady
 
@@ -14,6 +15,11 @@
 | WAIT | 0.1 s flash every second | catching up: the hands are ahead and wait |
 | SET_RUN, SET_HOLD | two 0.1 s flashes a second | set-hands procedure |
 | after a mode change | n blinks of 0.25 s, then the state's pattern | mode number n |
+| first 3 min after boot, whatever the state | three 0.1 s flashes every 1.6 s | config.json has a problem (an unknown key, a bad value: the log names it) |
+
+Nobody reads a wall clock's log, but the person who has just plugged it in
+watches the light: so a config problem shows there, for a while, then the
+state's pattern takes over (the clock runs on the defaults meanwhile).
 
 A pattern is a tuple of durations, on and off in turn, starting with on,
 repeated; () is steady off. `poll` only indexes them: no allocation. A
@@ -48,6 +54,8 @@ FAST = (100, 100)
 FLASH = (100, 900)
 DOUBLE = (100, 150, 100, 650)
 PATTERNS = (SLOW, OFF, FAST, FLASH, DOUBLE, DOUBLE)  # indexed by state
+PROBLEM = (100, 100, 100, 100, 100, 1100)  # unlike any state's pattern
+PROBLEM_MS = 180000  # how long a config problem shows after boot
 
 BLINK_MS = const(250)  # each of the n blinks, on and off
 BLINK_PAUSE_MS = const(750)  # dark after the last blink, before the pattern
@@ -64,6 +72,7 @@ class Led:
         self.blinks = 0  # phases of the mode blink still to play (2n)
         self.next = 0  # ticks of the next phase change
         self.restart = True  # start the current pattern at the next poll
+        self.problem_end = None  # ticks at which the config problem stops showing
         self.lit = 0
         self.out.set(0)
 
@@ -71,7 +80,19 @@ class Led:
         if state == self.state:
             return
         self.state = state
+        if self.problem_end is None:
+            self._pattern_of_state()
+
+    def _pattern_of_state(self):
+        state = self.state
         self.pattern = PATTERNS[state] if 0 <= state < len(PATTERNS) else OFF
+        if not self.blinks:
+            self.restart = True
+
+    def problem(self, now, ms=PROBLEM_MS):
+        """Show PROBLEM instead of the state's pattern for `ms` from `now`."""
+        self.problem_end = self.add(now, ms)
+        self.pattern = PROBLEM
         if not self.blinks:
             self.restart = True
 
@@ -83,6 +104,11 @@ class Led:
         self.restart = True
 
     def poll(self, now):
+        # PROBLEM never rests, so polls come at least every phase: its end
+        # is seen within one.
+        if self.problem_end is not None and self.diff(now, self.problem_end) >= 0:
+            self.problem_end = None
+            self._pattern_of_state()
         if self.restart:
             self.restart = False
             self.phase = 0

@@ -486,3 +486,26 @@ def test_arbitrary_configs_agree_under_micropython(micropython):
         ours_clean, ours_problems = check(raw)
         assert (json.loads(json.dumps(ours_clean)), ours_problems) == (clean, problems), raw
         assert config.notes(raw, ours_clean) == said
+
+
+@pytest.mark.parametrize(
+    "content, count",
+    [
+        ({"board": "unix", "tz": "UTC0"}, 0),
+        ({"board": "unix", "colour": "red", "tz": "bogus"}, 2),
+        ('{"board": "unix",', 1),
+        (b"\xff\xfe", 1),
+    ],
+)
+def test_load_hands_its_problems_to_found(tmp_path, content, count):
+    found = []
+    _, lines = run_load(tmp_path, content, found=found)
+    assert len(found) == count
+    # Each one was logged too: found is for the LED, not instead of the log.
+    assert len([line for line in lines if "board: not set" not in line]) >= count
+
+
+def test_no_config_file_is_no_problem(tmp_path):
+    found = []
+    clean = load(str(tmp_path / "absent.json"), log=lambda line: None, found=found)
+    assert found == [] and clean == defaults()

