@@ -33,6 +33,7 @@ epoch-sized numbers are computed once a minute in `_decide`.
 
 import modes
 from firmware.schedule import SHUFFLE, scheduled, shuffled
+from firmware.states import NO_TIME, RACE, RUN, SET_HOLD, SET_RUN, STATE_NAMES, WAIT  # noqa: F401 (STATE_NAMES re-exported)
 
 try:
     from micropython import const
@@ -45,13 +46,6 @@ except ImportError:  # CPython
 HALF_DAY = const(43200)
 MINUTE_MS = const(60000)
 
-NO_TIME = const(0)
-RUN = const(1)
-RACE = const(2)
-WAIT = const(3)
-SET_RUN = const(4)
-SET_HOLD = const(5)
-STATE_NAMES = ("no time", "run", "race", "wait", "set hands", "set hands (held)")
 
 _NO_TIME_POLL_MS = const(1000)  # how often to look for the time before the first sync
 # The motor's limit is in real time, but the board counts its own ms, which

@@ -28,6 +28,7 @@ same state again (the controller re-decides every minute) changes nothing.
 `blink(n)` plays over the state's pattern, which resumes afterwards.
 """
 
+from firmware.states import RUN
 from firmware.ticks import ticks_add, ticks_diff
 from hardware.pins import Out
 
@@ -39,21 +40,12 @@ except ImportError:  # CPython
         return x
 
 
-# The controller's states (firmware/controller.py), by number; tests check
-# that they agree.
-NO_TIME = const(0)
-RUN = const(1)
-RACE = const(2)
-WAIT = const(3)
-SET_RUN = const(4)
-SET_HOLD = const(5)
-
 OFF = ()
 SLOW = (500, 1500)
 FAST = (100, 100)
 FLASH = (100, 900)
 DOUBLE = (100, 150, 100, 650)
-PATTERNS = (SLOW, OFF, FAST, FLASH, DOUBLE, DOUBLE)  # indexed by state
+PATTERNS = (SLOW, OFF, FAST, FLASH, DOUBLE, DOUBLE)  # indexed by state (firmware/states.py)
 PROBLEM = (100, 100, 100, 100, 100, 1100)  # unlike any state's pattern
 PROBLEM_MS = 180000  # how long a config problem shows after boot
 

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 import firmware.controller as controller
 from firmware.ticks import PERIOD
-from hardware import led as led_module
 from hardware.led import BLINK_MS, BLINK_PAUSE_MS, PATTERNS, PROBLEM, Led
 
 # The LED driven by ops in virtual time, polled every `step` ms; the pin's
@@ -86,10 +85,9 @@ def durations(log, start=0):
     return out
 
 
-def test_the_states_agree_with_the_controller():
-    for name in ("NO_TIME", "RUN", "RACE", "WAIT", "SET_RUN", "SET_HOLD"):
-        assert getattr(led_module, name) == getattr(controller, name), name
+def test_every_controller_state_has_a_pattern():
     assert len(PATTERNS) == len(controller.STATE_NAMES)
+    assert max(getattr(controller, n) for n in ("NO_TIME", "RUN", "RACE", "WAIT", "SET_RUN", "SET_HOLD")) == len(PATTERNS) - 1
 
 
 @pytest.mark.parametrize("state", [0, 1, 2, 3, 4, 5])
