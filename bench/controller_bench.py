@@ -13,41 +13,31 @@ with the heap locked; this reports the numbers.
     .venv/bin/python bench/controller_bench.py
 """
 
-import json
 import statistics
-import subprocess
-import sys
 import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.peers import MicroPython, micropython_binary
+
 CODE = "from tests.portable_day import pulse_path_main; pulse_path_main()"
 
 
 def measure(micropython, store_kind, directory, minutes=18):
-    proc = subprocess.run(
-        [micropython, "-c", CODE],
-        input=json.dumps({"store_kind": store_kind, "directory": directory, "lock": False, "minutes": minutes}),
-        cwd=ROOT,
-        env={"MICROPYPATH": str(ROOT) + ":.frozen"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(proc.stdout)
+    payload = {"store_kind": store_kind, "directory": directory, "lock": False, "minutes": minutes}
+    return micropython.call_json(CODE, payload, timeout=600)
 
 
 def rows():
-    mp = Path(sys.executable).parent / "micropython"
-    if not mp.exists():
-        return [("controller: (MicroPython unix port missing)", "micropython", 0, "-")]
+    binary = micropython_binary()
+    if binary is None:
+        return [("controller (MicroPython unix port missing)", "micropython", "-", "skipped")]
+    mp = MicroPython(binary)
     out = []
     for store_kind in ("memory", "file"):
         with tempfile.TemporaryDirectory() as d:
-            got = measure(str(mp), store_kind, d)
+            got = measure(mp, store_kind, d)
             if store_kind == "file":
                 # A reboot: the store finds the file; its first save opens it.
-                rebooted = measure(str(mp), store_kind, d, minutes=1)
+                rebooted = measure(mp, store_kind, d, minutes=1)
         per_pulse = got["per_pulse"]
         what = "controller: per pulse, %s store (median of %d)" % (store_kind, len(per_pulse))
         out.append((what, "micropython", statistics.median_low(per_pulse), "B"))

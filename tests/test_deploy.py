@@ -140,12 +140,10 @@ def test_only_main_stays_source(deployed):
         assert not (dest / "main.py").exists()
 
 
-def test_main_missing_is_a_warning(deployed):
+def test_main_present_gives_no_warning(deployed):
     _, proc = deployed
-    if (ROOT / MAIN).exists():
-        assert "main.py does not exist" not in proc.stderr
-    else:
-        assert "warning: firmware/main.py does not exist yet" in proc.stderr
+    assert (ROOT / MAIN).exists()
+    assert "main.py does not exist" not in proc.stderr
 
 
 def test_config_json_is_written(deployed):
