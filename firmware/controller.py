@@ -32,8 +32,8 @@ epoch-sized numbers are computed once a minute in `_decide`.
 """
 
 import modes
-from firmware.schedule import SHUFFLE, scheduled, shuffled
-from firmware.states import NO_TIME, RACE, RUN, SET_HOLD, SET_RUN, STATE_NAMES, WAIT  # noqa: F401 (STATE_NAMES re-exported)
+from firmware.schedule import MINUTES_PER_DAY, SHUFFLE, scheduled, shuffled
+from firmware.states import NO_TIME, RACE, RUN, SET_HOLD, SET_RUN, WAIT
 
 try:
     from micropython import const
@@ -266,7 +266,7 @@ class Controller:
             self.minute = minute
         name = self.choice
         if minute is not None and self.schedule:
-            window = scheduled(self.schedule, minute % 1440)
+            window = scheduled(self.schedule, minute % MINUTES_PER_DAY)
             if window != self.window:
                 self.window = window
                 self.override = False  # a new window, or none: no override

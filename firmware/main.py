@@ -24,18 +24,18 @@ except ImportError:  # MicroPython before 1.21
 
 from firmware import config as settings
 from firmware import sntp
-from firmware.controller import SET_HOLD, SET_RUN, STATE_NAMES, Controller
+from firmware.controller import Controller
 from firmware.schedule import parse_schedule
+from firmware.states import SET_RUN, STATE_NAMES
 from firmware.store import FileStore
 from firmware.ticks import ticks_add, ticks_diff, ticks_ms
 from firmware.timebase import FIRST, STEP, SUSPECT, TimeBase
 from firmware.tz import Zone
 from firmware.wall import Wall
 from hardware import boards
-from hardware.button import Button
+from hardware.button import DOUBLE_PRESS, LONG_PRESS, PRESS, Button
 
 BUTTON_POLL_MS = 10  # the button's debounce polls; the loop sleeps no longer
-WATCHDOG_MAX_SLEEP_MS = 1000
 # Before the first sync the SNTP client still needs a clock for its own
 # timestamps and to tell the NTP era: any time after the build will do.
 BUILD_UTC_MS = 1767225600000  # 2026-01-01
@@ -54,6 +54,7 @@ class Clock:
         self.cfg = cfg
         self.board = boards.build(cfg, log)
         self.store = FileStore(self.board.store_dir)
+        self.boot_ticks = ticks_ms()
         self.timebase = TimeBase(ticks_diff, ticks_add, step_ms=STEP_MS)
         self.zone = Zone(cfg["tz"])
         self.button = Button()
@@ -66,7 +67,7 @@ class Clock:
             cycle=cfg["modes"],
             mode=cfg["mode"],
             min_gap_ms=cfg["min_gap_ms"],
-            seed=cfg.get("seed") or 1,
+            seed=cfg["seed"],
             hands=settings.parse_hands(cfg["hands"]),
             led=self.board.led,
             schedule=parse_schedule(cfg.get("schedule") or []),
@@ -86,27 +87,30 @@ class Clock:
             log("clock: %s, mode %s, hands %d:%02d:%02d" % (STATE_NAMES[ctl.state], ctl.mode.name, p // 3600 or 12, p // 60 % 60, p % 60))
 
     def utc_ms(self):
-        """Our own idea of UTC for the SNTP timestamps."""
-        utc = self.timebase.utc_ms(ticks_ms())
-        return BUILD_UTC_MS if utc is None else utc
+        """Our own idea of UTC for the SNTP timestamps. Before the first
+        sync it still runs (from the build date), so the first exchange
+        measures its round trip and corrects for it like any other."""
+        now = ticks_ms()
+        utc = self.timebase.utc_ms(now)
+        return BUILD_UTC_MS + ticks_diff(now, self.boot_ticks) if utc is None else utc
 
     # -- the button ----------------------------------------------------------
 
     def on_button(self, now):
+        ctl = self.ctl
+        # While setting the hands a press must act at once (to stop the
+        # hand on 12), not after the wait that tells a double press apart.
+        # Read from the state at each poll: set-hands also ends by itself.
+        self.button.double_click_ms = 1 if ctl.state >= SET_RUN else Button.double_click_ms
         event = self.button.poll(now, self.board.button.level())
         if event is None:
             return
-        ctl = self.ctl
-        if event == "press":
+        if event == PRESS:
             self.wake = ctl.press(now)
-        elif event == "long_press":
+        elif event == LONG_PRESS:
             self.wake = ctl.long_press(now)
-        elif event == "double_press":
+        elif event == DOUBLE_PRESS:
             self.wake = ctl.double_press(now)
-        # While setting the hands a press must act at once (to stop the
-        # hand on 12), not after the wait that tells a double press apart.
-        setting = ctl.state == SET_RUN or ctl.state == SET_HOLD
-        self.button.double_click_ms = 1 if setting else Button.double_click_ms
         log("button: %s" % event)
         self.note()
 
@@ -202,6 +206,9 @@ class Clock:
         # Name resolution may block (DNS): only in a quiet stretch.
         while self.quiet_ms() < 300:
             await asyncio.sleep_ms(20)
+        dog = self.board.watchdog
+        if dog is not None:
+            dog.feed()  # a lookup may block for seconds: give it the whole watchdog time
         try:
             addr = resolver.resolve(name, ticks_ms())
             sample = await sntp.query_async(addr, clock=self.utc_ms, server=name)

@@ -347,6 +347,9 @@ def addr_text(addr):
 class Resolver:
     """Caches name resolution: re-resolve after `refresh_ms`, or after
     `max_failures` failed queries in a row (the server may have moved).
+    A lookup that fails keeps the last good address for another
+    `refresh_ms`: getaddrinfo blocks (for seconds on a board whose uplink
+    is down), so during an outage it runs at most once an hour per server.
     `now` is ticks_ms(), compared with ticks_diff."""
 
     refresh_ms = 3600000
@@ -358,10 +361,17 @@ class Resolver:
 
     def resolve(self, host_port, now):
         entry = self._cache.get(host_port)
-        if entry is not None and 0 <= ticks_diff(now, entry[1]) < self.refresh_ms:
+        if entry is not None and entry[2] < self.max_failures and 0 <= ticks_diff(now, entry[1]) < self.refresh_ms:
             return entry[0]
         host, port = split_host_port(host_port)
-        addr = self._lookup(host, port)
+        try:
+            addr = self._lookup(host, port)
+        except SntpError:
+            if entry is None:
+                raise
+            entry[1] = now  # no lookup again for refresh_ms
+            entry[2] = 0
+            return entry[0]
         self._cache[host_port] = [addr, now, 0]
         return addr
 
@@ -369,8 +379,6 @@ class Resolver:
         entry = self._cache.get(host_port)
         if entry is not None:
             entry[2] += 1
-            if entry[2] >= self.max_failures:
-                del self._cache[host_port]
 
     def succeeded(self, host_port):
         entry = self._cache.get(host_port)
@@ -400,6 +408,15 @@ def _own_nonce(ms):
     seconds, fraction = ms_to_ntp(ms)
     noise = (ticks_us() * 2654435761 + _counter * 40503) & _LOW_FRACTION
     return struct.pack("!II", seconds, (fraction & ~_LOW_FRACTION) | noise)
+
+
+def _readable(poll, wait_ms):
+    """Whether the one registered socket has data; `poll` is the poller's
+    `ipoll` where it exists (MicroPython: `poll` allocates a list per call,
+    and a query polls every ms for up to its timeout)."""
+    for _ in poll(wait_ms):
+        return True
+    return False
 
 
 class Query:
@@ -432,6 +449,7 @@ class Query:
         self.sample = None
         self._sock = None
         self._poller = None
+        self._poll = None
         self._t1 = 0
         self._deadline = 0
         self._buf = bytearray(_PACKET)
@@ -457,6 +475,7 @@ class Query:
         self._sock = sock
         self._poller = select.poll()
         self._poller.register(sock, select.POLLIN)
+        self._poll = getattr(self._poller, "ipoll", self._poller.poll)  # bound once
 
     def poll(self, wait_ms=0):
         """None while no reply has come; the Sample once a valid one has.
@@ -469,7 +488,7 @@ class Query:
         left = ticks_diff(self._deadline, ticks_ms())
         if wait_ms > left:
             wait_ms = left if left > 0 else 0
-        if not self._poller.poll(wait_ms):
+        if not _readable(self._poll, wait_ms):
             if ticks_diff(self._deadline, ticks_ms()) <= 0:
                 self.close()
                 raise SntpTimeout("no reply from %s within %d ms" % (self.server, self.timeout_ms))

@@ -1,15 +1,18 @@
 """What survives a power cut: the dial position, the mode, the coil swap.
 
     store.load()                  # (p, mode_name, swap) or None when empty
-    store.save(p)                 # once per pulse, before the pulse starts
+    store.save(p)                 # once per pulse, as the pulse starts
     store.reset(p, swap)          # a position that does not follow (set-hands)
     store.save_settings(mode)     # on a mode change
 
 The position file holds two 4-byte slots; position p goes to slot p % 2,
 which alternates with every pulse. A write torn by a power cut spoils at most
 the slot being written, and the other slot then holds the position before
-that pulse, which had not started: nothing is lost. Each slot is p (2 bytes)
-plus a 2-byte check, so an unwritten or torn slot is recognised.
+that pulse. Nothing is lost either way: if the rotor had not turned, that
+is right; if it had, the first pulse after the reboot repeats its polarity,
+which the rotor ignores, and belief and hands agree again (ARCHITECTURE.md).
+Each slot is p (2 bytes) plus a 2-byte check, so an unwritten or torn slot
+is recognised.
 
 Flash wear (ARCHITECTURE.md has the arithmetic): an 8-byte file lives inline
 in littlefs's metadata, so a save is one small metadata commit, not a block

@@ -111,6 +111,7 @@ class FileLevel:
         self.log = log
         self.file = None
         self.poller = None
+        self.poll = None
         self.current = 0
         self.wait = 0  # calls until the next attempt to open
         self.missing = False
@@ -130,9 +131,16 @@ class FileLevel:
         poller.register(f, select.POLLIN)
         self.file = f
         self.poller = poller
+        self.poll = getattr(poller, "ipoll", poller.poll)  # bound once
         if self.missing:
             self.log("button %s: open" % self.path)
             self.missing = False
+
+    def _readable(self):
+        # ipoll where it exists (MicroPython): poll allocates a list per call.
+        for _ in self.poll(0):
+            return True
+        return False
 
     def level(self):
         if self.file is None:
@@ -143,7 +151,7 @@ class FileLevel:
             if self.file is None:
                 return self.current
         buf = self.buf
-        while self.poller.poll(0):
+        while self._readable():
             if self.file.readinto(buf) != 1:
                 break  # end of a regular file
             c = buf[0]

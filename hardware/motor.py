@@ -100,7 +100,7 @@ class Motor:
         self.polarity = polarity
         self.busy = True
         self.pulses += 1
-        if polarity & 1:
+        if polarity:
             self.b.set(1)
         else:
             self.a.set(1)

@@ -121,7 +121,8 @@ class Wifi:
         self.state = DOWN
         self.retry_at = self.add(now, wait)
         self.backoff = wait * 2 if wait * 2 < self.max_backoff_ms else self.max_backoff_ms
-        self.log("wifi: %s failed (%s); again in %d s" % (self.ssid, why, wait // 1000))
+        # Never the SSID: config.json values may have been swapped by mistake.
+        self.log("wifi: join failed (%s); again in %d s" % (why, wait // 1000))
         return self.retry_at
 
     def _isconnected(self):

@@ -315,6 +315,8 @@ def test_wifi_backs_off_doubling_to_the_maximum():
     assert waits[:5] == [2000, 4000, 8000, 16000, 32000]
     assert max(waits) == wifi.max_backoff_ms
     assert waits[-3:] == [wifi.max_backoff_ms] * 3
+    assert any("join failed" in line for line in logs)
+    assert not any("home" in line for line in logs)  # the SSID is never logged
     wlan.stat = 0
     wlan.link = True
     run_until(clock, wifi, wifi.max_backoff_ms + 1000)
@@ -626,3 +628,20 @@ def test_log_pins_write_only_changes():
     assert sink.lines == [b"B 0\n", b"B 1\n", b"B 0\n"]
     assert pin.value() == 0
 
+
+
+def test_before_the_first_sync_the_clock_for_sntp_still_runs(tmp_path, monkeypatch):
+    # The first SNTP exchange measures its round trip from our own T1 and
+    # T4: a clock standing still there (a constant) would make it 0 and
+    # leave the first time half a round trip late.
+    from firmware import config, main
+
+    monkeypatch.chdir(tmp_path)
+    cfg = config.load(str(tmp_path / "absent.json"), log=lambda line: None)
+    cfg["board"] = "unix"
+    cfg["unix"] = {"coil_log": "coil.log", "button": None, "store_dir": "data", "led_log": None}
+    clock = main.Clock(cfg)
+    first = clock.utc_ms()
+    time.sleep(0.05)
+    assert clock.utc_ms() - first >= 50
+    assert first >= main.BUILD_UTC_MS

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import firmware.controller as controller
 from firmware.ticks import PERIOD
+from firmware.states import STATE_NAMES
 from hardware.led import BLINK_MS, BLINK_PAUSE_MS, PATTERNS, PROBLEM, Led
 
 # The LED driven by ops in virtual time, polled every `step` ms; the pin's
@@ -86,7 +87,7 @@ def durations(log, start=0):
 
 
 def test_every_controller_state_has_a_pattern():
-    assert len(PATTERNS) == len(controller.STATE_NAMES)
+    assert len(PATTERNS) == len(STATE_NAMES)
     assert max(getattr(controller, n) for n in ("NO_TIME", "RUN", "RACE", "WAIT", "SET_RUN", "SET_HOLD")) == len(PATTERNS) - 1
 
 

@@ -646,6 +646,32 @@ def test_resolver_caches_and_refreshes():
     assert r.resolve("other", 0) == ("other", 123)
 
 
+def test_a_failed_lookup_keeps_the_last_address_for_an_hour():
+    # getaddrinfo blocks: with the uplink down it must not run every round.
+    answers = [("10.0.0.1", 123)]
+    calls = []
+
+    def lookup(host, port):
+        calls.append(host)
+        if not answers:
+            raise sntp.SntpError("cannot resolve %s" % host)
+        return answers.pop()
+
+    r = sntp.Resolver(lookup)
+    assert r.resolve("pool.example", 0) == ("10.0.0.1", 123)
+    for _ in range(3):
+        r.failed("pool.example")  # the server stops answering: look it up again
+    assert r.resolve("pool.example", 1000) == ("10.0.0.1", 123)  # DNS down too
+    assert len(calls) == 2
+    for t in (2000, 1000 + 3_599_999):
+        assert r.resolve("pool.example", t) == ("10.0.0.1", 123)
+    assert len(calls) == 2  # no lookup within the hour
+    r.resolve("pool.example", 1000 + 3_600_000)
+    assert len(calls) == 3
+    with pytest.raises(sntp.SntpError):
+        r.resolve("never.example", 0)  # nothing to fall back on
+
+
 # --- poll policy -----------------------------------------------------------
 
 TICKS = 1 << 30  # CPython's ticks wrap like a board's: prove the policy wrap-safe
@@ -849,3 +875,36 @@ def test_policy_same_on_micropython(micropython):
     there = json.loads(micropython.run(POLICY_SCRIPT + "\nimport json\nprint(json.dumps(run()))\n"))
     assert there == here
     assert here[-1] == "none" or len(here) == 30
+
+
+
+@pytest.mark.peer
+def test_waiting_for_a_reply_allocates_nothing_on_micropython(micropython):
+    # Query.poll runs every ms for up to the timeout: a list per call (as
+    # select.poll().poll makes) would be garbage enough for a collection
+    # right before a pulse. ipoll makes none.
+    code = """
+import micropython, socket
+from firmware.sntp import Query, resolve
+silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+silent.bind(socket.getaddrinfo("127.0.0.1", %d)[0][-1])
+q = Query(resolve("127.0.0.1", %d), nonce=1, clock=lambda: 1767225600000, timeout_ms=5000)
+q.send()
+def wait(n):
+    got = 0
+    for _ in range(n):
+        if q.poll(0) is not None:
+            got += 1
+    return got
+wait(10)
+micropython.heap_lock()
+try:
+    got = wait(2000)
+    print("none" if got == 0 else "answered")
+finally:
+    micropython.heap_unlock()
+"""
+    from tests.chronyd import free_udp_port
+
+    port = free_udp_port()
+    assert micropython.run(code % (port, port)).split() == ["none"]
