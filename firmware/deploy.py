@@ -56,7 +56,7 @@ MAIN = "firmware/main.py"  # installed as main.py at the root of the board
 
 # Host-side tools inside the device folders: they run on the desktop only and
 # are neither compiled for nor installed on the board.
-HOST_ONLY = ("firmware/deploy.py", "firmware/cli.py")
+HOST_ONLY = ("firmware/deploy.py",)
 
 
 class DeployError(Exception):
@@ -330,7 +330,7 @@ def main(argv=None):
     parser.add_argument("--config", required=True, metavar="FILE", help="the config.json to install (each problem is warned about)")
     parser.add_argument("--resume", action="store_true", help="serial: do not soft-reset on connect (the unix port behind a pty)")
     parser.add_argument("--no-reset", action="store_true", help="serial: do not reset the board after installing")
-    parser.add_argument("--strict", action="store_true", help="refuse a config with any problem (nothing installed, exit 2)")
+    parser.add_argument("--strict", action="store_true", help="refuse a config with any unknown key or bad value (nothing installed, exit 2)")
     args = parser.parse_args(argv)
     try:
         deploy(args.dest, args.config, resume=args.resume, reset=not args.no_reset, strict=args.strict)

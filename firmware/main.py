@@ -98,10 +98,8 @@ class Clock:
 
     def on_button(self, now):
         ctl = self.ctl
-        # While setting the hands a press must act at once (to stop the
-        # hand on 12), not after the wait that tells a double press apart.
-        # Read from the state at each poll: set-hands also ends by itself.
-        self.button.double_click_ms = 1 if ctl.state >= SET_RUN else Button.double_click_ms
+        # From the state at each poll: set-hands also ends by itself.
+        self.button.setting_hands(ctl.state >= SET_RUN)
         event = self.button.poll(now, self.board.button.level())
         if event is None:
             return

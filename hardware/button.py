@@ -64,6 +64,13 @@ class Button:
         self.down_at = 0
         self.pending = False  # a short press waits to see if a second follows
         self.up_at = 0
+        self.double_click_set = self.double_click_ms  # as configured, for setting_hands(False)
+
+    def setting_hands(self, setting):
+        """While the hands are being set a press must act at once (to stop
+        the hand on 12), not after the wait that tells a double press apart;
+        the board and the simulator both call this at every poll."""
+        self.double_click_ms = 1 if setting else self.double_click_set
 
     def poll(self, now, level):
         """Feed the level at `now`; return an event or None."""

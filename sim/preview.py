@@ -46,7 +46,7 @@ STATE_TEXT = {
     ctl.RACE: "racing at the motor's limit: %s is due at the next whole minute",
     ctl.WAIT: "standing still until the time catches up with the hands",
     ctl.SET_RUN: "set hands: the second hand goes round; press to stop it at 12",
-    ctl.SET_HOLD: "set hands: press = round again; hold = done, hands at 12:00; double = cancel",
+    ctl.SET_HOLD: "set hands: press = round again; hold = done, hands at 12:00; D key = cancel",
 }
 OFF_TEXT = "power cut: the board is off, the hands stand still"
 
@@ -194,6 +194,7 @@ class Preview:
         """Run the world up to the clock's time and tell the button the real
         time; returns the pulses made meanwhile, as (true ms, polarity)."""
         self.world.run_until(self.clock.now())
+        self._setting_hands()
         kind = self.button.poll(self.clock.real_ms())
         if kind is not None:
             self.press(kind)
@@ -219,12 +220,18 @@ class Preview:
         """The board's button: "press", "long_press" or "double_press"."""
         self.world.press(kind)  # ignored while the power is off
 
+    def _setting_hands(self):
+        state = self.state
+        self.button.board.setting_hands(state is not None and state >= ctl.SET_RUN)
+
     def button_down(self):
+        self._setting_hands()
         kind = self.button.press(self.clock.real_ms())
         if kind is not None:
             self.press(kind)
 
     def button_up(self):
+        self._setting_hands()
         kind = self.button.release(self.clock.real_ms())
         if kind is not None:
             self.press(kind)

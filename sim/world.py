@@ -4,7 +4,7 @@ store that survives power cuts, and a Lavet rotor that steps only when the
 pulse polarity alternates.
 
 Everything is integer milliseconds of true UTC, and time jumps from event to
-event, so a day runs in about a second. The scenario runner, the tests and
+event, so a day runs in about a third of a second. The scenario runner, the tests and
 the simulator's window (sim/preview.py) use this. No pygame here.
 """
 

@@ -24,7 +24,7 @@ GOOD = {
     "wifi": {"ssid": "home", "password": "s3cret-pw"},
 }
 
-NEVER = ("sim/", "tests/", "bench/", "examples/", "firmware/deploy", "firmware/cli")
+NEVER = ("sim/", "tests/", "bench/", "examples/", "firmware/deploy")
 
 
 def write_config(folder, raw, name="config.json"):
