@@ -28,20 +28,35 @@ from firmware.timebase import TimeBase
 from firmware.tz import Zone
 from firmware.wall import HALF_DAY_S, Wall
 
-PERIOD = 1 << 30  # a board's ticks_ms wraps here
+PERIOD = 1 << 30  # a board's ticks_ms wraps here; a heap int on a board
 HALF = 1 << 29
+MASK = PERIOD - 1  # the largest small int on a 32-bit board
 PPM = 1000000
 
 START_MS = 1774699200000  # 2026-03-28T12:00:00Z; CET->CEST at 2026-03-29T01:00Z
 DAY_MS = 86400000
 
 
+# A board's time.ticks_diff/ticks_add in Python (the 64-bit port's own wrap
+# at 2**62, not 2**30). The controller calls them on every pulse, and the
+# heap_lock tests run them on the 32-bit port too, so they must allocate
+# nothing there: for ticks in [0, 2**30) and |d| < 2**29 (what
+# time.ticks_add accepts) every operand and intermediate is a small int, in
+# [-2**30, 2**30). The obvious ((a - b + HALF) % PERIOD) - HALF and
+# (t + d) % PERIOD allocated on every call: PERIOD = 2**30 is a heap int
+# there, and an operation on a heap int makes one even when the result is
+# small; a - b + HALF reaches 1.5 * 2**30. Adding HALF modulo 2**30 is xor
+# with HALF (the carry leaves the 30 bits), so: mask, then xor. The results
+# are those formulas' for any ints (tests/test_controller_alloc.py checks
+# both claims).
+
+
 def ticks_diff(a, b):
-    return ((a - b + HALF) % PERIOD) - HALF
+    return (((a - b) & MASK) ^ HALF) - HALF
 
 
 def ticks_add(t, d):
-    return (t + d) % PERIOD
+    return ((t - HALF + d) & MASK) ^ HALF
 
 
 class Oscillator:

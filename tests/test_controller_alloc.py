@@ -7,15 +7,21 @@ and runs every `ctl.run(now)` that fires a pulse, except a minute's last one
 allocation there raises MemoryError. With a MemoryStore and a FileStore
 (seek, write of a preallocated bytearray, flush).
 
-The unix port is 64-bit: its small ints reach 2**62, so heap_lock cannot see
-the heap ints a 32-bit board makes for values >= 2**30 (DESIGN.md section 3).
-A CPython test covers that: every number the per-pulse path computes is an
-int subclass whose arithmetic checks the result stays below 2**30.
+Every test that asks for `micropython` runs on the 64-bit port (small ints
+reach 2**62, so heap_lock cannot see a value >= 2**30) and on the 32-bit
+one, whose small ints are 31-bit as a board's are (DESIGN.md section 3).
+A CPython test covers the same rule without a port: every number the
+per-pulse path computes is an int subclass whose arithmetic checks that its
+operands and its result stay small ints, with the board's ticks functions
+(C) and with the Python pair that `pulse_path` injects.
 """
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import modes
+import tests.portable_day as day
 from firmware.controller import RUN, Controller
 from firmware.store import FileStore, MemoryStore
 from firmware.timebase import TimeBase
@@ -112,12 +118,19 @@ LIMIT = 1 << 30
 checking = False
 
 
+def _fits(v):
+    return -LIMIT <= v < LIMIT
+
+
 class Small(int):
-    """An int whose arithmetic, while `checking`, insists on a result that a
-    32-bit MicroPython board holds as a small int: -2**30 <= r < 2**30."""
+    """An int whose arithmetic, while `checking`, insists on operands and a
+    result that a 32-bit MicroPython board holds as small ints:
+    -2**30 <= v < 2**30. The operands too: an operation that reads a heap
+    int (a constant such as 2**30, an epoch ms) makes a heap int on the
+    board even when its result would fit, as `x % (1 << 30)` does."""
 
     def _ok(self, r):
-        if checking and not -LIMIT <= r < LIMIT:
+        if checking and not _fits(r):
             raise OverflowError("per-pulse value %d does not fit a 31-bit small int" % r)
         return Small(r)
 
@@ -126,8 +139,11 @@ def _binary(name):
     op = getattr(int, name)
 
     def method(self, other):
-        r = op(int(self), int(other)) if isinstance(other, int) else NotImplemented
-        return r if r is NotImplemented else self._ok(r)
+        if not isinstance(other, int):
+            return NotImplemented
+        if checking and not (_fits(self) and _fits(other)):
+            raise OverflowError("per-pulse operand %d or %d is a heap int on a 32-bit board" % (self, other))
+        return self._ok(op(int(self), int(other)))
 
     return method
 
@@ -147,6 +163,12 @@ def small_add(t, d):
     return Small((int(t) + int(d)) % PERIOD)
 
 
+# The ticks functions the controller gets: the board's (C, checked only for
+# what they return), or tests/portable_day's Python pair, which the
+# MicroPython heap_lock tests above inject and whose every step is checked.
+TICKS = {"board": (small_diff, small_add), "portable_day": (day.ticks_diff, day.ticks_add)}
+
+
 def taint(ctl):
     for name in ("p", "index", "minute_start", "boundary", "target", "last_pulse", "due", "wake", "pulses"):
         value = getattr(ctl, name)
@@ -164,21 +186,64 @@ def test_small_int_checker_catches_a_big_value():
         with pytest.raises(OverflowError):
             40503 * Small(43199)
         assert Small(43199) * 55 == 43199 * 55
+        # A big operand, even with a small result: a heap int on the board.
+        with pytest.raises(OverflowError):
+            Small(5) % (1 << 30)
+        with pytest.raises(OverflowError):
+            (1 << 30) - Small(5)
+        assert Small(5) & ((1 << 30) - 1) == 5
     finally:
         checking = False
 
 
-@pytest.mark.parametrize("store_kind", ["memory", "file"])
-def test_per_pulse_values_fit_a_small_int(tmp_path, store_kind):
+def test_the_checker_catches_the_old_python_ticks():
+    # tests/portable_day's ticks were ((a - b + HALF) % PERIOD) - HALF and
+    # (t + d) % PERIOD: right, but each allocated on the 32-bit port (the
+    # heap_lock tests failed there). The checker sees why; the present ones
+    # pass it.
     global checking
+    half, period = 1 << 29, 1 << 30
+    checking = True
+    try:
+        with pytest.raises(OverflowError):
+            ((Small(5) - Small(3) + half) % period) - half
+        with pytest.raises(OverflowError):
+            (Small(period - 10) + Small(500)) % period
+        assert day.ticks_diff(Small(5), Small(period - 10)) == 15
+        assert day.ticks_add(Small(period - 10), Small(500)) == 490
+    finally:
+        checking = False
+
+
+@given(st.integers(0, PERIOD - 1), st.integers(0, PERIOD - 1), st.integers(-(1 << 29) + 1, (1 << 29) - 1))
+def test_portable_day_ticks_are_a_boards(a, b, d):
+    # The same answers as the plain formulas (a board's ticks arithmetic)...
+    half = 1 << 29
+    assert day.ticks_diff(a, b) == ((a - b + half) % PERIOD) - half
+    assert day.ticks_add(a, d) == (a + d) % PERIOD
+    # ...with small-int operands and results all the way.
+    global checking
+    checking = True
+    try:
+        day.ticks_diff(Small(a), Small(b))
+        day.ticks_add(Small(a), Small(d))
+    finally:
+        checking = False
+
+
+@pytest.mark.parametrize("ticks", sorted(TICKS))
+@pytest.mark.parametrize("store_kind", ["memory", "file"])
+def test_per_pulse_values_fit_a_small_int(tmp_path, store_kind, ticks):
+    global checking
+    diff, add = TICKS[ticks]
     store = FileStore(str(tmp_path)) if store_kind == "file" else MemoryStore()
-    tb = TimeBase(small_diff, small_add)
+    tb = TimeBase(diff, add)
     now = PERIOD - 90000
     utc0 = START_MS + (10 * 3600 + 59 * 60 + 20) * 1000 + 250  # 23:59:20 CET: p crosses 43199 -> 0
     tb.add_sample(now, utc0, 20)
     zone = Zone("CET-1CEST,M3.5.0,M10.5.0/3")
     local_s = utc0 // 1000 + zone.offset(utc0 // 1000)
-    ctl = Controller(Wall(tb, zone), CountingMotor(), store, small_diff, small_add, hands=local_s % HALF_DAY_S)
+    ctl = Controller(Wall(tb, zone), CountingMotor(), store, diff, add, hands=local_s % HALF_DAY_S)
     wake = ctl.start(Small(now))
     checked = 0
     p_start = ctl.p
