@@ -23,7 +23,7 @@ def rows():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         with Chronyd(str(tmp / "chrony"), offset_s=OFFSET_S) as server:
-            board = Board(tmp, server)
+            board = Board(tmp, server, micropython_binary())
             try:
                 hands = target(true_ms() + 3000)
                 board.deploy("rush", hms(hands))

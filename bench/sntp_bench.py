@@ -12,7 +12,7 @@ import shutil
 import statistics
 import tempfile
 
-from firmware import sntp
+from firmware import sntp, sntp_cli
 from tests.chronyd import Chronyd, ChronydError, chronyd_binary, faketime_library
 from tests.peers import MicroPython, micropython_binary
 
@@ -62,7 +62,7 @@ def rows():
     out = []
     try:
         with Chronyd(workdir, offset_s=offset_s) as server:
-            samples = [sntp.query(server.address, timeout_ms=1000) for _ in range(QUERIES)]
+            samples = [sntp_cli.query(server.address, timeout_ms=1000) for _ in range(QUERIES)]
             out += _rows("cpython", server.offset_ms, [s.offset_us for s in samples], [s.delay_ms for s in samples])
             binary = micropython_binary()
             if binary is None:

@@ -1,248 +1,64 @@
-"""The device entry point (installed as main.py next to config.json).
+"""The device entry point: main.py on the board is two lines that call run().
 
-Boot: read and check config.json (a bad key is logged and defaulted; the
-clock keeps ticking), build the board, the store, the time pieces and the
-controller, and run them under asyncio:
-
-- the clock loop: ends pulses, runs the controller when it asked to run,
-  polls the button, blinks the LED, feeds the watchdog, and collects
-  garbage only in long quiet gaps; it sleeps until the next of those;
-- the NTP task: asks servers as firmware/sntp.py's Policy says, one
-  non-blocking query at a time, and feeds the time base; a step or the
-  first time makes the controller re-plan;
-- the Wi-Fi task (boards only): connects and reconnects with backoff.
-
-Pulses never wait for the network: every network step returns to the loop
-within a millisecond or so, and name resolution (the one blocking call) is
-done only right after a pulse, when the next is at least a gap away.
+Boot, in the order that keeps the heap's high-water low (ARCHITECTURE.md,
+Memory): read and check config.json (a bad key is logged and defaulted;
+the clock keeps ticking) and forget the checker; build the board and
+forget the builders; only then load the clock (firmware/clock.py) and run
+it. The checker and the builders are needed once, and on a board .mpy
+code lives in the heap.
 """
 
-try:
-    import asyncio
-except ImportError:  # MicroPython before 1.21
-    import uasyncio as asyncio
-
-from firmware import config as settings
-from firmware import sntp
-from firmware.controller import Controller
-from firmware.schedule import parse_schedule
-from firmware.states import SET_RUN, STATE_NAMES
-from firmware.store import FileStore
-from firmware.ticks import ticks_add, ticks_diff, ticks_ms
-from firmware.timebase import FIRST, STEP, SUSPECT, TimeBase
-from firmware.tz import Zone
-from firmware.wall import Wall
-from hardware import boards
-from hardware.button import DOUBLE_PRESS, LONG_PRESS, PRESS, Button
-
-BUTTON_POLL_MS = 10  # the button's debounce polls; the loop sleeps no longer
-# Before the first sync the SNTP client still needs a clock for its own
-# timestamps and to tell the NTP era: any time after the build will do.
-BUILD_UTC_MS = 1767225600000  # 2026-01-01
-STEP_MS = 100  # the time base steps from here; the controller re-plans
-NO_TIME_CAP_MS = 60000  # NTP retries before the first sync: at most a minute apart
+import gc
 
 
 def log(text):
     print(text)
 
 
-class Clock:
-    """The running clock: board, store, time pieces and controller."""
+def settings(path):
+    """(clean config, its problems, the first-boot hands in seconds)."""
+    from firmware import config
 
-    def __init__(self, cfg):
-        self.cfg = cfg
-        self.board = boards.build(cfg, log)
-        self.store = FileStore(self.board.store_dir)
-        self.boot_ticks = ticks_ms()
-        self.timebase = TimeBase(ticks_diff, ticks_add, step_ms=STEP_MS)
-        self.zone = Zone(cfg["tz"])
-        self.button = Button()
-        self.ctl = Controller(
-            Wall(self.timebase, self.zone),
-            self.board.motor,
-            self.store,
-            ticks_diff,
-            ticks_add,
-            cycle=cfg["modes"],
-            mode=cfg["mode"],
-            min_gap_ms=cfg["min_gap_ms"],
-            seed=cfg["seed"],
-            hands=settings.parse_hands(cfg["hands"]),
-            led=self.board.led,
-            schedule=parse_schedule(cfg.get("schedule") or []),
-        )
-        self.wake = self.ctl.start(ticks_ms())
-        self.state = None
-        self.mode = None
-        self.note()
+    problems = []
+    cfg = config.load(path, log, found=problems)
+    hands = config.parse_hands(cfg["hands"])  # load() made it valid
+    return cfg, problems, hands
 
-    def note(self):
-        """One log line when the state or the mode changes."""
-        ctl = self.ctl
-        if ctl.state != self.state or ctl.mode.name != self.mode:
-            self.state = ctl.state
-            self.mode = ctl.mode.name
-            p = ctl.p
-            log("clock: %s, mode %s, hands %d:%02d:%02d" % (STATE_NAMES[ctl.state], ctl.mode.name, p // 3600 or 12, p // 60 % 60, p % 60))
 
-    def utc_ms(self):
-        """Our own idea of UTC for the SNTP timestamps. Before the first
-        sync it still runs (from the build date), so the first exchange
-        measures its round trip and corrects for it like any other."""
-        now = ticks_ms()
-        utc = self.timebase.utc_ms(now)
-        return BUILD_UTC_MS + ticks_diff(now, self.boot_ticks) if utc is None else utc
+def release(name):
+    """Forget a module imported only for booting, so the collector can take
+    its code (on a board, .mpy code lives in the heap). Nothing it made may
+    keep a function or class of it alive, or its code stays."""
+    import sys
 
-    # -- the button ----------------------------------------------------------
-
-    def on_button(self, now):
-        ctl = self.ctl
-        # From the state at each poll: set-hands also ends by itself.
-        self.button.setting_hands(ctl.state >= SET_RUN)
-        event = self.button.poll(now, self.board.button.level())
-        if event is None:
-            return
-        if event == PRESS:
-            self.wake = ctl.press(now)
-        elif event == LONG_PRESS:
-            self.wake = ctl.long_press(now)
-        elif event == DOUBLE_PRESS:
-            self.wake = ctl.double_press(now)
-        log("button: %s" % event)
-        self.note()
-
-    # -- the loops -----------------------------------------------------------
-
-    async def run_clock(self):
-        ctl = self.ctl
-        motor = self.board.motor
-        led = self.board.led
-        dog = self.board.watchdog
-        while True:
-            now = ticks_ms()
-            motor.poll(now)
-            if ticks_diff(now, self.wake) >= 0:
-                self.wake = ctl.run(now)
-                if ctl.state != self.state:
-                    self.note()
-            self.on_button(now)
-            led.poll(now)
-            if dog is not None:
-                dog.feed()
-            # Sleep until the next thing to do: the controller's wake, the
-            # end of a running pulse, or the next button poll.
-            nxt = ticks_add(now, BUTTON_POLL_MS)
-            if ticks_diff(self.wake, nxt) < 0:
-                nxt = self.wake
-            if motor.busy:
-                if ticks_diff(motor.end, nxt) < 0:
-                    nxt = motor.end
-            else:
-                motor.idle(now, ctl.due)
-            wait = ticks_diff(nxt, ticks_ms())
-            if wait > 0:
-                await asyncio.sleep_ms(wait)
-            else:
-                await asyncio.sleep_ms(0)
-
-    def quiet_ms(self):
-        """How long until the next pulse (a long time when none is due)."""
-        due = self.ctl.due
-        if due is None:
-            return 60000
-        return ticks_diff(due, ticks_ms())
-
-    def new_policy(self):
-        policy = sntp.Policy(self.cfg["ntp"], ticks_ms())
-        # Until the first time is known the hands stand still: keep asking
-        # at least every minute instead of backing off to 17.
-        policy.cap_ms = NO_TIME_CAP_MS
-        return policy
-
-    async def run_ntp(self):
-        policy = self.new_policy()
-        resolver = sntp.Resolver()
-        good = 0
-        while True:
-            wait = policy.wait_ms(ticks_ms())
-            if wait is None:
-                log("ntp: every server refused us; asking again in an hour")
-                await asyncio.sleep_ms(3600000)
-                policy = self.new_policy()
-                continue
-            if wait > 0:
-                await asyncio.sleep_ms(wait if wait < 60000 else 60000)
-                continue
-            if self.board.wifi is not None and not self.board.wifi.connected():
-                # No link: not the servers' fault, so no backoff; ask as
-                # soon as Wi-Fi is back.
-                await asyncio.sleep_ms(1000)
-                continue
-            for name in policy.pick(ticks_ms()):
-                result = await self.ask(resolver, name)
-                policy.report(name, ticks_ms(), result)
-            chosen = policy.finish(ticks_ms(), good >= 20)
-            if chosen is None:
-                continue
-            outcome = self.timebase.add_sample(chosen.rx_ticks, chosen.utc_ms(), chosen.delay_ms)
-            good += 1
-            policy.cap_ms = sntp.Policy.cap_ms  # the time is known: back off as RFC 4330 asks
-            if outcome == FIRST:
-                log("ntp: time from %s (%d ms round trip)" % (chosen.server, chosen.delay_ms))
-                self.wake = self.ctl.resync(ticks_ms())
-                self.note()
-            elif outcome == STEP:
-                log("ntp: %s stepped the time by %d ms" % (chosen.server, chosen.offset_ms))
-                self.wake = self.ctl.resync(ticks_ms())
-                self.note()
-            elif outcome == SUSPECT:
-                log("ntp: %s disagrees by %d ms; waiting for a second word" % (chosen.server, chosen.offset_ms))
-
-    async def ask(self, resolver, name):
-        """One query to `name`: a Sample, or the SntpError that refused it."""
-        # Name resolution may block (DNS): only in a quiet stretch.
-        while self.quiet_ms() < 300:
-            await asyncio.sleep_ms(20)
-        dog = self.board.watchdog
-        if dog is not None:
-            dog.feed()  # a lookup may block for seconds: give it the whole watchdog time
+    sys.modules.pop(name, None)
+    package, _, attr = name.rpartition(".")
+    parent = sys.modules.get(package)
+    if parent is not None:
         try:
-            addr = resolver.resolve(name, ticks_ms())
-            sample = await sntp.query_async(addr, clock=self.utc_ms, server=name)
-            resolver.succeeded(name)
-            return sample
-        except sntp.SntpError as e:
-            resolver.failed(name)
-            log("ntp: %s: %s" % (name, e.reason))
-            return e
+            delattr(parent, attr)  # `import a.b` also made b an attribute of a
+        except AttributeError:
+            pass
 
-    async def run_wifi(self):
-        wifi = self.board.wifi
-        while True:
-            again = wifi.poll(ticks_ms())  # the ticks to come back, or None
-            wait = 60000 if again is None else ticks_diff(again, ticks_ms())
-            await asyncio.sleep_ms(wait if wait > 0 else 0)
 
-    async def main(self):
-        tasks = [asyncio.create_task(self.run_clock()), asyncio.create_task(self.run_ntp())]
-        if self.board.wifi is not None:
-            tasks.append(asyncio.create_task(self.run_wifi()))
-        await asyncio.gather(*tasks)
+def build_board(cfg):
+    from hardware import boards
+
+    return boards.build(cfg, log)
 
 
 def run(path="config.json"):
-    problems = []
-    cfg = settings.load(path, log, found=problems)
-    clock = Clock(cfg)
-    if problems:
-        # The log names them; the light tells whoever just plugged it in.
-        clock.board.led.problem(ticks_ms())
-    log("clock: board %s, zone %s, ntp %s" % (clock.board.name, cfg["tz"], ", ".join(cfg["ntp"])))
-    try:
-        asyncio.run(clock.main())
-    finally:
-        clock.board.motor.stop()
+    # Each boot-only piece leaves before the next comes in: the checker
+    # before the board's builders, those before the clock's own code.
+    cfg, problems, hands = settings(path)
+    release("firmware.config")
+    gc.collect()
+    board = build_board(cfg)
+    release("hardware.boards")
+    gc.collect()
+    from firmware.clock import Clock
+
+    Clock(cfg, hands, board).start(problems)
 
 
 if __name__ == "__main__":

@@ -156,36 +156,6 @@ class Sample:
         """The server's time when the reply arrived (T4 corrected)."""
         return self.t4_ms + self.offset_ms
 
-    def as_dict(self):
-        return {
-            "server": self.server,
-            "address": self.address,
-            "offset_ms": self.offset_ms,
-            "delay_ms": self.delay_ms,
-            "offset_us": self.offset_us,
-            "delay_us": self.delay_us,
-            "stratum": self.stratum,
-            "leap": self.leap,
-            "version": self.version,
-            "poll": self.poll,
-            "precision": self.precision,
-            "refid": self.refid,
-            "root_delay_us": self.root_delay_us,
-            "root_dispersion_us": self.root_dispersion_us,
-            "t1_ms": self.t1_ms,
-            "t4_ms": self.t4_ms,
-            "utc_ms": self.utc_ms(),
-        }
-
-    def __repr__(self):
-        return "<Sample %s offset %d ms delay %d ms stratum %d>" % (
-            self.server,
-            self.offset_ms,
-            self.delay_ms,
-            self.stratum,
-        )
-
-
 def _div_round(value, unit):
     # Round to nearest, halves up, correct for negative values too.
     return (value + unit // 2) // unit
@@ -532,27 +502,6 @@ async def query_async(addr, nonce=None, clock=None, timeout_ms=TIMEOUT_MS, step_
         q.close()
 
 
-def query(host_port, timeout_ms=TIMEOUT_MS, clock=None, nonce=None):
-    """Blocking query of "host[:port]" (or a (host, port) tuple): a Sample,
-    or SntpError. For the command line and host tools, not the device loop."""
-    if isinstance(host_port, tuple):
-        host, port = host_port
-        name = "%s:%d" % (host, port)
-    else:
-        host, port = split_host_port(host_port)
-        name = host_port
-    addr = resolve(host, port)
-    q = Query(addr, nonce, clock, timeout_ms, name)
-    q.send()
-    try:
-        while True:
-            sample = q.poll(timeout_ms)
-            if sample is not None:
-                return sample
-    finally:
-        q.close()
-
-
 def best(samples):
     """The sample to trust from a round: the lowest round-trip delay (the
     one least skewed by queueing); on a tie the latest. None if empty."""
@@ -707,62 +656,10 @@ class Policy:
         return chosen
 
 
-_USAGE = "usage: sntp HOST[:PORT] [--timeout-ms N]"
-
-
-def _timeout_arg(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError("--timeout-ms needs an integer, got %r" % text)
-    # Capped here, not left to ticks_add: MicroPython raises beyond 2**29 ms.
-    if not 0 < value <= MAX_TIMEOUT_MS:
-        raise ValueError("--timeout-ms must be 1..%d, got %d" % (MAX_TIMEOUT_MS, value))
-    return value
-
-
-def main(argv):
-    """Command line: one JSON object on stdout, or one line on stderr (exit
-    1: no valid reply; exit 2: bad arguments)."""
-    import json
-    import sys
-
-    server = None
-    timeout_ms = TIMEOUT_MS
-    i = 0
-    try:
-        while i < len(argv):
-            arg = argv[i]
-            if arg == "--timeout-ms":
-                i += 1
-                if i >= len(argv):
-                    raise ValueError("--timeout-ms needs a value")
-                timeout_ms = _timeout_arg(argv[i])
-            elif arg.startswith("--timeout-ms="):
-                timeout_ms = _timeout_arg(arg[len("--timeout-ms=") :])
-            elif arg.startswith("-"):
-                raise ValueError("unknown option " + arg)
-            elif server is None:
-                server = arg
-            else:
-                raise ValueError("one server only")
-            i += 1
-        if server is None:
-            raise ValueError("no server given")
-        split_host_port(server)
-    except ValueError as e:
-        sys.stderr.write("sntp: %s (%s)\n" % (e, _USAGE))
-        return 2
-    try:
-        sample = query(server, timeout_ms)
-    except SntpError as e:
-        sys.stderr.write("sntp: %s: %s\n" % (server, e.reason))
-        return 1
-    sys.stdout.write(json.dumps(sample.as_dict()) + "\n")
-    return 0
-
-
 if __name__ == "__main__":
+    # The command line lives in its own module: a board never loads it.
     import sys
+
+    from firmware.sntp_cli import main
 
     sys.exit(main(sys.argv[1:]))

@@ -41,10 +41,15 @@ default kept, so a typo never stops the clock.
 
 `machine` and `network` are imported only inside the functions that need
 them, so this module imports on the unix port and on CPython.
+
+Boot only: what it builds keeps no reference to this module (no function
+or class of it lives on in the board: the Board class is hardware/board.py),
+so firmware/main.py drops it from memory once the board is built.
 """
 
 import os
 
+from hardware.board import Board
 from hardware.button import FuncLevel, PinLevel
 from hardware.led import Led
 from hardware.motor import Motor
@@ -59,26 +64,6 @@ PIN_KEYS = ("coil_a", "coil_b", "button", "led", "button_active_low", "led_activ
 PWM_HZ = 20000  # well above what the rotor or an ear follows
 DEFAULT_PULSE_MS = 31
 DEFAULT_WATCHDOG_MS = 8000
-
-
-class Board:
-    def __init__(self, name, motor, button, led, wifi=None, watchdog=None, store_dir="data", pins=None):
-        self.name = name
-        self.motor = motor
-        self.button = button
-        self.led = led
-        self.wifi = wifi
-        self.watchdog = watchdog
-        self.store_dir = store_dir
-        self.pins = pins
-        self.closers = []
-
-    def close(self):
-        """Release what the board opened (the unix board's files)."""
-        self.motor.stop()
-        for close in self.closers:
-            close()
-        self.closers = []
 
 
 def _is_pin(board, v):
@@ -241,7 +226,7 @@ def unix(config, log=print):
         button = FileLevel(paths["button"], log=log)
         board_closers.append(button.close)
     else:
-        button = FuncLevel(lambda: 0)
+        button = FuncLevel(int)  # int() is 0: never pressed (a lambda here would keep this module alive)
     if paths.get("led_log"):
         led_log = CoilLog(paths["led_log"], log)
         board_closers.append(led_log.close)

@@ -27,12 +27,18 @@ def need(found, what):
 def micropython(request):
     """Runner for code under the MicroPython unix port (see tests/peers.py):
     every test that asks for it runs on the 64-bit port and on the 32-bit one."""
+    return micropython_port(request.param)
+
+
+def micropython_port(name):
+    """The runner for one port by its id ("64bit", "32bit"), for tests that
+    choose the interpreter in their own parameters."""
     from tests.peers import MicroPython
 
-    for name, find, what in PORTS:
-        if name == request.param:
-            return MicroPython(need(find(), what), 32 if name == "32bit" else 64)
-    raise AssertionError(request.param)
+    for port, find, what in PORTS:
+        if port == name:
+            return MicroPython(need(find(), what), 32 if port == "32bit" else 64)
+    raise AssertionError(name)
 
 
 @pytest.fixture(scope="session")

