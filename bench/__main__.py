@@ -4,7 +4,7 @@ import importlib
 import sys
 import time
 
-SECTIONS = ("modes_bench", "tz_bench", "sntp_bench", "timebase_bench", "controller_bench", "scenario_bench", "sim_bench", "firmware_bench")
+SECTIONS = ("modes_bench", "tz_bench", "sntp_bench", "timebase_bench", "controller_bench", "scenario_bench", "sim_bench", "firmware_bench", "memory_bench")
 
 
 def main(argv):
