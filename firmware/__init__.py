@@ -1,2 +1,3 @@
-"""The clock program: controller, time (SNTP, time base, zones), config and
-main.py for the device; host tools that serve it (deploy) live here too."""
+"""The clock program: controller, time (SNTP, time base, zones), config, the
+boot (main.py) and the asyncio shell (clock.py). `deploy.py` is only the
+fixed name of the laptop's deploy command (tools/deploy.py)."""

@@ -1,7 +1,8 @@
 """The running clock: the asyncio shell around the core.
 
-firmware/main.py boots it (config first, then this). `Clock(cfg, hands)`
-builds the board, the store, the time pieces and the controller, and
+firmware/main.py boots it (config and zone first, then the board, then
+this). `Clock(cfg, hands, board, zone)` builds the store, the time base and
+the controller over them, and
 `main()` runs them under asyncio:
 
 - the clock loop: ends pulses, runs the controller when it asked to run,
@@ -29,8 +30,7 @@ from firmware.states import SET_RUN, STATE_NAMES
 from firmware.store import FileStore
 from firmware.ticks import ticks_add, ticks_diff, ticks_ms
 from firmware.timebase import FIRST, STEP, SUSPECT, TimeBase
-from firmware.tz import Zone
-from firmware.main import log, release
+from firmware.main import log
 from firmware.wall import Wall
 from hardware.button import DOUBLE_PRESS, LONG_PRESS, PRESS, Button
 
@@ -45,15 +45,16 @@ NO_TIME_CAP_MS = 60000  # NTP retries before the first sync: at most a minute ap
 class Clock:
     """The running clock: board, store, time pieces and controller."""
 
-    def __init__(self, cfg, hands, board):
+    def __init__(self, cfg, hands, board, zone):
         """`hands`: what the hands show at first boot, in seconds past 12;
-        `board`: hardware/boards.py's build(cfg)."""
+        `board`: hardware/boards.py's build(cfg); `zone`: firmware.tz's
+        Zone(cfg["tz"])."""
         self.cfg = cfg
         self.board = board
         self.store = FileStore(self.board.store_dir)
         self.boot_ticks = ticks_ms()
         self.timebase = TimeBase(ticks_diff, ticks_add, step_ms=STEP_MS)
-        self.zone = Zone(cfg["tz"])
+        self.zone = zone
         self.button = Button()
         self.ctl = Controller(
             Wall(self.timebase, self.zone),
@@ -70,7 +71,6 @@ class Clock:
             schedule=parse_schedule(cfg.get("schedule") or []),
         )
         self.wake = self.ctl.start(ticks_ms())
-        release("firmware.tzparse")  # the zone is parsed: its parser can go
         self.state = None
         self.mode = None
         self.note()

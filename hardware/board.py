@@ -28,3 +28,4 @@ class Board:
         self.motor.stop()
         for close in self.closers:
             close()
+        self.closers = []  # a second close() closes nothing twice

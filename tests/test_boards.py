@@ -637,13 +637,14 @@ def test_before_the_first_sync_the_clock_for_sntp_still_runs(tmp_path, monkeypat
     # leave the first time half a round trip late.
     from firmware import clock as shell
     from firmware import config
+    from firmware.tz import Zone
     from hardware import boards
 
     monkeypatch.chdir(tmp_path)
     cfg = config.load(str(tmp_path / "absent.json"), log=lambda line: None)
     cfg["board"] = "unix"
     cfg["unix"] = {"coil_log": "coil.log", "button": None, "store_dir": "data", "led_log": None}
-    clock = shell.Clock(cfg, config.parse_hands(cfg["hands"]), boards.build(cfg, log=lambda line: None))
+    clock = shell.Clock(cfg, config.parse_hands(cfg["hands"]), boards.build(cfg, log=lambda line: None), Zone(cfg["tz"]))
     first = clock.utc_ms()
     time.sleep(0.05)
     assert clock.utc_ms() - first >= 50

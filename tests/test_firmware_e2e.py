@@ -40,8 +40,9 @@ OFFSET_S = 90
 START_DIAL = 11 * 3600 + 52 * 60  # 11:52:00 on the dial, at the fixture
 # The 32-bit build's hard heap caps (DESIGN.md section 11; ARCHITECTURE.md,
 # Memory, has the figures): .mpy files on the filesystem, and frozen.
-HEAP_CAP = 80000
-FROZEN_CAP = 28000
+# CLOCK_HEAP_CAP / CLOCK_FROZEN_CAP try others (to find the lowest that holds).
+HEAP_CAP = int(os.environ.get("CLOCK_HEAP_CAP", 72000))
+FROZEN_CAP = int(os.environ.get("CLOCK_FROZEN_CAP", 28000))
 TZ = "CET-1CEST,M3.5.0,M10.5.0/3"
 IANA = "Europe/Berlin"
 BUDGET_MS = 30  # DESIGN.md section 4: the whole firmware on the unix port
@@ -289,6 +290,17 @@ def set_hands(board, rotor_at_boot):
     raise AssertionError("set-hands: the hand never stopped at 12: " + open(board.log).read()[-2000:])
 
 
+def wait_for_console(board, text, after, timeout_s):
+    """Until `text` is in the console after the last `after`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        console = open(board.log).read()
+        if text in console[console.rfind(after):]:
+            return
+        time.sleep(0.2)
+    raise AssertionError("no %r after %r: %s" % (text, after, open(board.log).read()[-2000:]))
+
+
 ALL_PORTS = pytest.mark.parametrize("board", ["64bit", "32bit"], indirect=True)
 
 
@@ -300,6 +312,8 @@ def test_every_mode_set_hands_and_a_power_cut(board):
     moment; every minute right throughout (on the 32-bit build, under
     the heap cap)."""
     names = ("normal", "vetinari", "hesitate", "rush", "stumble", "gravity")
+    seed = random.randrange(2**32)  # named in every failure: the power cut's moment
+    rng = random.Random(seed)
     hands, first = board.boot_in_sync(names[0])
     boot_rotor = (hands, (hands - 1) % 2)
     wait_until_true(first + 1000)
@@ -309,10 +323,13 @@ def test_every_mode_set_hands_and_a_power_cut(board):
         boundaries.append(boundaries[-1] + 60000)
         wait_until_true(boundaries[-1] + 1000)
     knob = set_hands(board, boot_rotor)
-    after_set = [next_boundary(true_ms() + 20000) + 60000 * k for k in range(2)]
-    wait_until_true(after_set[-1] + random.uniform(1, 59) * 1000)
+    # The hands now show 12:00:00 and race or wait to the time; count from
+    # the first minute after they are running in the mode again.
+    wait_for_console(board, "clock: run", after="button: long_press", timeout_s=900)
+    after_set = [next_boundary(true_ms() + 2000) + 60000 * k for k in range(2)]
+    wait_until_true(after_set[-1] + rng.uniform(1, 59) * 1000)
     board.kill()  # a power cut, at a random moment of a minute
-    time.sleep(random.uniform(0, 2))
+    time.sleep(rng.uniform(0, 2))
     board.start()
     after_cut = [next_boundary(true_ms() + 20000) + 60000 * k for k in range(2)]
     wait_until_true(after_cut[-1] + 1000)
@@ -320,20 +337,22 @@ def test_every_mode_set_hands_and_a_power_cut(board):
 
     pulses = board.watcher.pulses()
     console = open(board.log).read()
-    assert "MemoryError" not in console and "Traceback" not in console, console[-3000:]
+    tail = "seed %d\n%s" % (seed, console[-3000:])
+    assert "MemoryError" not in console and "Traceback" not in console, tail
     assert_motor_limits(pulses)
     assert_never_both_high(board.watcher.lines)
     before = [p for p in pulses if p[0] < knob]
     rotor = Rotor(*boot_rotor)
-    assert check_boundaries(before, rotor, boundaries) == [], console[-3000:]
+    assert check_boundaries(before, rotor, boundaries) == [], tail
     rotor = replay(before, Rotor(*boot_rotor))
     assert rotor.shown % 60 == 0, rotor.shown  # stopped at 12 ...
     rotor.shown = 0  # ... and the knob turned to 12:00
-    assert check_boundaries([p for p in pulses if p[0] >= knob], rotor, after_set + after_cut) == [], console[-3000:]
+    assert check_boundaries([p for p in pulses if p[0] >= knob], rotor, after_set + after_cut) == [], tail
     # Each mode's character in the minute it had (a press at :01 re-plans
     # the other 59 pulses in the new mode).
+    # (The first minute also holds the first sync's small correction.)
     normal = minute_gaps(pulses, boundaries[0])
-    assert sum(1 for g in normal if 980 <= g <= 1020) >= 55, normal
+    assert sum(1 for g in normal if 980 <= g <= 1020) >= 50, (normal, seed)
     rush = minute_gaps(pulses, boundaries[3])
     assert sum(1 for g in rush if 480 <= g <= 520) >= 50 and max(rush) > 20000, rush
     stumble = minute_gaps(pulses, boundaries[4])
@@ -355,6 +374,10 @@ def test_right_across_a_ticks_wrap(board, tmp_path):
     now_ms = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000000
     wrap_in_ms = 70000
     board.env = {"LD_PRELOAD": str(shim), "SHIFT_MS": str((2**30 - wrap_in_ms - now_ms) % 2**30)}
+    # The shim must really move the firmware's ticks (ld.so only warns when
+    # a preload fails): the port's ticks_ms() is a minute or so before 2**30.
+    probe = subprocess.run([board.binary, "-c", "import time; print(time.ticks_ms())"], env=dict(os.environ, **board.env), capture_output=True, text=True)
+    assert 2**30 - wrap_in_ms - 5000 < int(probe.stdout) < 2**30 - wrap_in_ms + 5000, (probe.stdout, probe.stderr)
     booted = true_ms()
     hands, first = board.boot_in_sync("vetinari")
     boundaries = [first + 60000 * k for k in range(3)]

@@ -72,7 +72,9 @@ MPY_CROSS_FLAGS = ("-X", "no-source-lines")
 
 # Host-side tools inside the device folders: they run on the desktop only and
 # are neither compiled for nor installed on the board.
-HOST_ONLY = ("firmware/deploy.py",)
+# (The SNTP command line runs under the unix port from this tree; a board
+# never runs it.) manifest.py keeps the same list; a test checks they agree.
+HOST_ONLY = ("firmware/deploy.py", "firmware/sntp_cli.py")
 
 
 class DeployError(Exception):
@@ -191,9 +193,20 @@ def stage(folder, raw, mpy_cross, root=ROOT, frozen=False):
     return installed
 
 
+_FLAGS_TAKEN = {}
+
+
+def _flags(mpy_cross):
+    # -X no-source-lines came with mpy-cross 1.29: leave it out for an older one.
+    if mpy_cross not in _FLAGS_TAKEN:
+        proc = subprocess.run([mpy_cross, "--help"], capture_output=True, text=True)
+        _FLAGS_TAKEN[mpy_cross] = MPY_CROSS_FLAGS if "no-source-lines" in proc.stdout + proc.stderr else ()
+    return _FLAGS_TAKEN[mpy_cross]
+
+
 def _compile(mpy_cross, source, out, root):
     # Run from the root so a traceback on the board names "modes/normal.py".
-    proc = subprocess.run([mpy_cross, *MPY_CROSS_FLAGS, "-o", str(out), source], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run([mpy_cross, *_flags(mpy_cross), "-o", str(out), source], cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
         reason = " ".join((proc.stderr or proc.stdout).split())
         raise DeployError("mpy-cross failed on %s: %s" % (source, reason))
@@ -244,6 +257,9 @@ def install_dir(staged, installed, dest, frozen=False, root=ROOT):
                 (dest / folder).rmdir()
             except OSError:
                 pass
+        for folder in folders:
+            if (dest / folder).is_dir():
+                print("warning: %s still holds other files: as a folder it imports ahead of the frozen %s package; move them out" % (dest / folder, folder), file=sys.stderr)
     for target in installed:
         shutil.copyfile(Path(staged) / target, dest / target)
 
@@ -372,13 +388,18 @@ def ram_line(frozen=False, root=ROOT):
     need = figures.get("min_heap", {}).get(kind) if figures else None
     if not need:
         return "ram: not measured yet (make bench measures it on the 32-bit unix port)"
-    stale = "" if figures.get("device_hash") == memory.device_hash(root) else " (measured for an earlier version of the code: make bench measures again)"
-    return "ram: the clock needs %s bytes of heap (%s; measured on the 32-bit unix port%s); an ESP32-C3 starts with %s: %s to spare" % (
+    stale = "" if figures.get("device_hash") == memory.device_hash(root) else ", for an earlier version of the code: make bench measures again"
+    head = "ram: the clock needs %s bytes of heap (%s; measured on the 32-bit unix port%s)" % (
         _thousands(need),
         "frozen image" if frozen else ".mpy files",
         stale,
+    )
+    if need <= BOARD_HEAP:
+        return "%s; an ESP32-C3 starts with %s: %s to spare" % (head, _thousands(BOARD_HEAP), _thousands(BOARD_HEAP - need))
+    return "%s: more than the %s an ESP32-C3 starts with, so the heap grows into RAM that Wi-Fi needs; frozen into the image it needs %s (hardware/README.md)" % (
+        head,
         _thousands(BOARD_HEAP),
-        _thousands(BOARD_HEAP - need),
+        _thousands(figures.get("min_heap", {}).get("frozen") or 0),
     )
 
 

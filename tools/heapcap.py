@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TZ = "CET-1CEST,M3.5.0,M10.5.0/3"
 HANDS_AHEAD_S = 3
 WINDOW_S = 15
-SYNCED = "ntp: time from"  # firmware/main.py logs this on each answer it takes
+SYNCED = "ntp: time from"  # firmware/clock.py logs this on each answer it takes
 PULSES = (b"A 1\n", b"B 1\n")  # a pulse start in the coil log (hardware/hostio.py)
 
 

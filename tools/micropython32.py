@@ -10,8 +10,9 @@ the unix port is 64-bit and hides all four, so the tests run the device
 code on both.
 
 Source, first found wins: the tarball named by $MICROPYTHON_TARBALL, a
-`micropython-1.28.0-unix.tar.gz` in a `micropython` folder beside this
-checkout's parent, or a shallow clone of the upstream tag v1.28.0. It is
+`micropython-1.28.0-unix.tar.gz` in `shared/micropython/` beside this
+checkout (where the project's CI keeps one), or a shallow clone of the
+upstream tag v1.28.0. It is
 built without FFI, btree and SSL (they need git submodules the clock does
 not use) with gcc -m32 (Debian: `apt-get install gcc-multilib`), once, in
 `.cache/micropython/`; later calls only rebuild what changed (the frozen
@@ -72,7 +73,9 @@ def fetch_source(log):
         if tarball.is_file():
             log("unpacking %s" % tarball)
             with tarfile.open(tarball) as tar:
-                tar.extractall(CACHE, filter="data")
+                # The "data" filter (no links out, no devices) where this Python has it.
+                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                tar.extractall(CACHE, **safe)
             if (SOURCE / "py" / "mpconfig.h").exists():
                 return
             raise BuildError("%s holds no micropython-%s folder" % (tarball, VERSION))
