@@ -1,13 +1,13 @@
-"""python -m sim [--mode NAME] [--at ISO_UTC] [--tz POSIX] [--ntp HOST[:PORT]]
+"""python -m sim [--mode NAME] [--at ISO_UTC] [--tz ZONE] [--ntp HOST[:PORT]]
                [--seed N] [--ppm PPM] [--frames N]
-python -m sim --screenshot FILE.png [--at ISO_UTC] [--tz POSIX] [--mode NAME]
+python -m sim --screenshot FILE.png [--at ISO_UTC] [--tz ZONE] [--mode NAME]
 python -m sim scenario FILE.json [--out REPORT.json]
 
 Opens the simulator's window, or renders one frame to a file and exits. The
 firmware's own controller runs behind it in a virtual world (sim/world.py).
 True time is this computer's clock, or an NTP server's with --ntp, or starts
 at --at and runs on from there. The zone is this computer's, or UTC with
---at, unless --tz names a POSIX zone; so a screenshot is the same on every
+--at, unless --tz names one (Europe/Berlin, or a POSIX rule); so a screenshot is the same on every
 machine. Press H in the window for the keys.
 """
 
@@ -44,13 +44,12 @@ def parse_frames(text):
 def zone_of(parser, args):
     """The POSIX TZ string to run in."""
     if args.tz is not None:
-        from firmware.tz import Zone
+        from tools.zones import resolve
 
         try:
-            Zone(args.tz)
+            return resolve(args.tz)
         except ValueError as e:
             parser.error("--tz: %s" % e)
-        return args.tz
     return "UTC0" if args.at is not None else local_zone()
 
 
@@ -79,7 +78,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m sim", description="The irregular clock's simulator.")
     parser.add_argument("--mode", choices=modes.NAMES, default=modes.NAMES[0], help="the mode at start")
     parser.add_argument("--at", type=parse_utc, help="start at this UTC time, e.g. 2026-03-29T00:50:00Z")
-    parser.add_argument("--tz", help="POSIX TZ string, e.g. CET-1CEST,M3.5.0,M10.5.0/3")
+    parser.add_argument("--tz", help="time zone: a name (Europe/Berlin) or a POSIX rule (CET-1CEST,M3.5.0,M10.5.0/3); default this computer's")
     parser.add_argument("--ntp", metavar="HOST[:PORT]", help="take true time from this NTP server (ntplib)")
     parser.add_argument("--seed", type=int, default=1, help="the random generator's seed")
     parser.add_argument("--ppm", type=float, default=0, help="the board's oscillator error, parts per million")

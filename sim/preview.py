@@ -334,11 +334,18 @@ def dial_text(p):
 
 
 def local_zone():
-    """This computer's zone as a POSIX TZ string: $TZ if it is one, else the
-    footer of /etc/localtime (TZif v2+), else its current fixed offset."""
-    from firmware.tz import Zone
+    """This computer's zone as a POSIX TZ string: $TZ (a zone name or a
+    rule), else the zone /etc/localtime links to, else that file's footer
+    (TZif v2+), else the current fixed offset."""
+    from tools.zones import resolve
 
-    candidates = [os.environ.get("TZ", "")]
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "/zoneinfo/" in target:
+            candidates.append(target.split("/zoneinfo/", 1)[1])
+    except OSError:
+        pass
     try:
         with open("/etc/localtime", "rb") as f:
             candidates.append(f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("ascii"))
@@ -346,8 +353,7 @@ def local_zone():
         pass
     for text in candidates:
         try:
-            Zone(text)
-            return text
+            return resolve(text)
         except (ValueError, IndexError):
             pass
     east = time.localtime().tm_gmtoff

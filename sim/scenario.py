@@ -62,14 +62,12 @@ def load(text):
         raise ScenarioError("start: missing")
     s = {"start_ms": parse_start(raw["start"])}
     s["duration_s"] = _number(raw.get("duration_s", 3600), "duration_s", 0, MAX_DURATION_S)
-    tz = raw.get("tz", "UTC0")
-    if not isinstance(tz, str):
-        raise ScenarioError("tz: must be a POSIX TZ string, got %r" % (tz,))
+    from tools.zones import resolve
+
     try:
-        Zone(tz)
+        s["tz"] = resolve(raw.get("tz", "UTC0"))  # a zone name or a POSIX rule
     except ValueError as e:
         raise ScenarioError("tz: %s" % e) from None
-    s["tz"] = tz
     mode = raw.get("mode", modes.NAMES[0])
     if mode not in modes.NAMES:
         raise ScenarioError("mode: unknown mode %r (known: %s)" % (mode, ", ".join(modes.NAMES)))

@@ -61,10 +61,15 @@ def test_a_full_good_config_is_kept(tmp_path):
 
 
 def test_the_example_config_is_clean():
-    raw = json.loads((ROOT / "config.example.json").read_text())
+    # As deploy reads it: the zone's name becomes the board's POSIX rule.
+    from tools.deploy import read_config
+
+    said = []
+    raw, notes = read_config(ROOT / "config.example.json", strict=True, said=said)
+    assert notes == [] and said == ["tz: Europe/Berlin is CET-1CEST,M3.5.0,M10.5.0/3 on the board"]
     clean, problems = check(raw)
     assert problems == []
-    assert clean["board"] == raw["board"]
+    assert clean["board"] == raw["board"] and clean["tz"] == "CET-1CEST,M3.5.0,M10.5.0/3"
 
 
 def test_missing_file_gives_every_default(tmp_path):

@@ -17,7 +17,6 @@ import importlib.resources
 import io
 import os
 import random
-import struct
 import time
 import zoneinfo
 
@@ -26,6 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from firmware.tz import Zone
+from tools.zones import read_tzif
 
 UTC = datetime.timezone.utc
 TZDATA_FILES = importlib.resources.files("tzdata.zoneinfo")
@@ -47,25 +47,6 @@ def utc(*args):
 
 def year_of(t):
     return datetime.datetime.fromtimestamp(t, UTC).year
-
-
-def read_tzif(key):
-    """(explicit transition times, POSIX footer) of a tzdata TZif file (RFC 8536)."""
-    data = TZDATA_FILES.joinpath(*key.split("/")).read_bytes()
-    assert data[:4] == b"TZif", key
-    if data[4:5] == b"\0":
-        return (), ""  # version 1: 32-bit body only, no footer
-    isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt = struct.unpack(">6l", data[20:44])
-    # Skip the version-1 body (4-byte times) to the version-2+ header.
-    v2 = 44 + timecnt * 5 + typecnt * 6 + charcnt + leapcnt * 8 + isstdcnt + isutcnt
-    assert data[v2 : v2 + 4] == b"TZif", key
-    isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt = struct.unpack(">6l", data[v2 + 20 : v2 + 44])
-    body = v2 + 44
-    transitions = struct.unpack(">%dq" % timecnt, data[body : body + 8 * timecnt])
-    footer_at = body + timecnt * 9 + typecnt * 6 + charcnt + leapcnt * 12 + isstdcnt + isutcnt
-    footer = data[footer_at:].decode("ascii")
-    assert footer.startswith("\n") and footer.endswith("\n"), key
-    return transitions, footer[1:-1]
 
 
 def zoneinfo_of(key):

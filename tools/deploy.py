@@ -135,9 +135,11 @@ def _refuse_constant(name):
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def read_config(path, strict=False):
-    """(raw object, warnings) from FILE. DeployError(status 2) when FILE is
-    no config at all, or, with `strict`, has any problem."""
+def read_config(path, strict=False, said=None):
+    """(raw object as installed, warnings) from FILE. DeployError(status 2)
+    when FILE is no config at all, or, with `strict`, has any problem.
+    `said`, a list, gets lines worth printing that are no problem (a zone
+    name put as the board's POSIX rule)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeError) as e:
@@ -152,7 +154,11 @@ def read_config(path, strict=False):
 
     if not isinstance(raw, dict):
         raise DeployError("%s: not a JSON object but %s; nothing installed" % (path, _kind(raw)), 2)
+    raw, zone_problem = _zone_by_name(raw, said if said is not None else [])
     clean, problems = check(raw)
+    if zone_problem:
+        # Ours names the zone the user meant; the board's would only say "bad TZ".
+        problems = [zone_problem if p.startswith("tz: ") else p for p in problems]
     notes = ["%s: %s" % (path, problem) for problem in problems]
     if problems:
         many = "%d config problem%s" % (len(problems), "" if len(problems) == 1 else "s")
@@ -166,6 +172,24 @@ def read_config(path, strict=False):
     elif clean["board"] != "unix" and clean["wifi"] is None:
         notes.append("wifi: not set; the board will have no network, so no time")
     return raw, notes
+
+
+def _zone_by_name(raw, said):
+    """raw with an IANA zone name in "tz" put as the POSIX rule the board
+    reads (tools/zones.py), and the problem line when "tz" is neither."""
+    from tools import zones
+
+    tz = raw.get("tz")
+    if not isinstance(tz, str):
+        return raw, None
+    try:
+        rule = zones.resolve(tz)
+    except ValueError as e:
+        return raw, "tz: %s (using 'UTC0')" % e
+    if rule != tz:
+        said.append("tz: %s is %s on the board" % (tz, rule))
+        raw = dict(raw, tz=rule)
+    return raw, None
 
 
 def mpy_cross_version(mpy_cross):
@@ -339,7 +363,10 @@ def install_serial(staged, installed, port, resume=False, reset=True, err=sys.st
 
 def deploy(dest, config_path, resume=False, reset=True, strict=False, out=sys.stdout, err=sys.stderr, root=ROOT, frozen=False):
     """Check, compile, install; returns the installed targets. DeployError on failure."""
-    raw, notes = read_config(config_path, strict)
+    said = []
+    raw, notes = read_config(config_path, strict, said)
+    for line in said:
+        print(line, file=out)
     for note in notes:
         print("warning: " + note, file=err)
     mpy_cross = find_tool("mpy-cross", "MPY_CROSS")
