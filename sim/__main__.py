@@ -41,6 +41,19 @@ def parse_frames(text):
     return n
 
 
+NO_DISPLAY = (
+    "python -m sim: no display to open a window on (%s); "
+    "run it on a desktop, or render a frame with --screenshot FILE.png, or preview a day with: python -m sim scenario FILE.json"
+)
+
+
+def no_display():
+    """True on a Linux or BSD machine with no X or Wayland display."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return False  # macOS and Windows always have their own
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def zone_of(parser, args):
     """The POSIX TZ string to run in."""
     if args.tz is not None:
@@ -75,7 +88,12 @@ def main(argv=None):
         from sim import scenario
 
         return scenario.main(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m sim", description="The irregular clock's simulator.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sim",
+        description="The irregular clock's simulator: a window with the firmware's own controller behind it.",
+        epilog="Headless, a whole day in a second: python -m sim scenario FILE.json [--out REPORT.json] "
+        "(python -m sim scenario --help describes the file).",
+    )
     parser.add_argument("--mode", choices=modes.NAMES, default=modes.NAMES[0], help="the mode at start")
     parser.add_argument("--at", type=parse_utc, help="start at this UTC time, e.g. 2026-03-29T00:50:00Z")
     parser.add_argument("--tz", help="time zone: a name (Europe/Berlin) or a POSIX rule (CET-1CEST,M3.5.0,M10.5.0/3); default this computer's")
@@ -102,6 +120,10 @@ def main(argv=None):
     preview = Preview(clock, tz=tz, mode=args.mode, seed=args.seed, oscillator_ppm=args.ppm)
 
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    chosen_driver = os.environ.get("SDL_VIDEODRIVER")  # a driver asked for by name is used as asked
+    if args.screenshot is None and chosen_driver is None and no_display():
+        print(NO_DISPLAY % "DISPLAY and WAYLAND_DISPLAY are not set", file=sys.stderr)
+        return 1
     if args.screenshot is not None:
         os.environ["SDL_VIDEODRIVER"] = "dummy"
         os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -114,6 +136,12 @@ def main(argv=None):
             app.screenshot(app.App(preview, sound=False), args.screenshot)
         else:
             app.open_window()
+            if chosen_driver is None and pygame.display.get_driver() in ("offscreen", "dummy"):
+                # SDL found no screen and fell back to drawing nowhere: a
+                # window nobody sees, running for ever.
+                where = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY")
+                print(NO_DISPLAY % ("none answers at %s" % where), file=sys.stderr)
+                return 1
             app.run(app.App(preview), frames=args.frames)
     finally:
         pygame.quit()

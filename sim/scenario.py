@@ -214,8 +214,26 @@ def run(scenario):
     }
 
 
+HELP = """usage: python -m sim scenario FILE.json [--out REPORT.json]
+
+Runs the firmware's own controller through the scenario in virtual time (a
+day takes about a second) and checks every local minute. FILE is one JSON
+object: start (ISO UTC, required), duration_s (3600), tz (a zone name such
+as Europe/Berlin, or a POSIX rule; UTC0), mode, seed, hands (null: in sync
+at start; "HH:MM:SS": just booted), oscillator_ppm (0), min_gap_ms (125),
+pulse_ms (31), events: [{"at_s": N, "type": T, ...}] with T one of press,
+long_press, double_press, power_cut and ntp_outage (with duration_s),
+ntp_step (with offset_ms). The report (stdout, or --out) has every pulse
+[utc_ms, polarity, p_after], the mode changes and a summary. A bad file
+gets one line naming the field, and exit status 2. Examples: examples/.
+"""
+
+
 def main(argv):
     args = list(argv)
+    if args and args[0] in ("-h", "--help"):
+        sys.stdout.write(HELP)
+        return 0
     out = None
     for i, arg in enumerate(args):
         if arg.startswith("--out="):

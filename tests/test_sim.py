@@ -709,3 +709,23 @@ def test_a_real_window_under_xvfb_shows_a_drawn_dial(pg, tmp_path):
         server.terminate()
         server.wait(timeout=10)
         server.stdout.close()
+
+
+@pytest.mark.parametrize("display", [None, ":987"])
+def test_without_a_display_it_says_so_and_exits_1(display):
+    # SDL would fall back to drawing nowhere and the window would run for
+    # ever, unseen: one line instead, naming what to run.
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    if display:
+        env["DISPLAY"] = display
+    proc = subprocess.run([sys.executable, "-m", "sim"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("python -m sim:")]
+    assert len(lines) == 1 and "--screenshot" in lines[0] and "scenario" in lines[0], proc.stderr
+
+
+def test_help_names_the_scenario_command_and_it_has_its_own():
+    top = subprocess.run([sys.executable, "-m", "sim", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert top.returncode == 0 and "python -m sim scenario FILE.json" in top.stdout
+    sub = subprocess.run([sys.executable, "-m", "sim", "scenario", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert sub.returncode == 0 and sub.stdout.startswith("usage: python -m sim scenario") and "ntp_step" in sub.stdout
