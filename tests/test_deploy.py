@@ -256,16 +256,49 @@ def test_a_file_is_no_destination(tmp_path):
     assert proc.returncode == 2 and "not a directory" in proc.stderr
 
 
-def test_board_without_wifi_or_board_is_warned(tmp_path):
+def test_a_board_without_wifi_or_no_board_is_refused(tmp_path):
     proc = run_deploy(tmp_path / "a", "--config", write_config(tmp_path, {"board": "rp2"}))
-    assert proc.returncode == 0
-    assert "warning: wifi: not set" in proc.stderr
+    assert proc.returncode == 2 and not (tmp_path / "a").exists()
+    assert "wifi: not set; the board would have no network" in proc.stderr
     proc = run_deploy(tmp_path / "b", "--config", write_config(tmp_path, {"tz": "UTC0"}))
-    assert proc.returncode == 0
-    assert "warning: board: not set" in proc.stderr
+    assert proc.returncode == 2
+    assert "board: not set; write esp32c3, esp32, rp2 or unix" in proc.stderr
 
 
-# -- a config with problems: warned, installed, as the board will read it --------
+# -- a config with problems: refused, each with its fix; --force installs it -----
+
+
+@pytest.mark.parametrize(
+    "raw, fix",
+    [
+        (dict(GOOD, board="esp32-c3"), "did you mean esp32c3?"),
+        (dict(GOOD, mode="vetinary"), "did you mean vetinari?"),
+        (dict(GOOD, modes=["vetinari", "rsh"]), "did you mean rush?"),
+        (dict(GOOD, timezone="Europe/Berlin"), "timezone: unknown key (ignored); did you mean tz?"),
+        (dict(GOOD, tz="Europe/Berln"), "did you mean Europe/Berlin"),
+        (dict(GOOD, board="esp32c3", wifi={"ssid": "your-network", "password": "your-password"}), "wifi: still the example's placeholder"),
+        (dict(GOOD, board="esp32c3", wifi={"ssid": "home"}), "wifi.password: missing"),
+        (dict(GOOD, board="esp32c3", pins={"led": "D4"}), "write the GPIO number"),
+    ],
+)
+def test_a_config_with_a_problem_is_refused_with_the_fix(tmp_path, raw, fix):
+    dest = tmp_path / "board"
+    proc = run_deploy(dest, "--config", write_config(tmp_path, raw))
+    assert proc.returncode == 2, proc.stderr
+    assert not dest.exists()
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and fix in errors[0], proc.stderr
+    assert "nothing installed" in proc.stderr.splitlines()[-1] and "--force" in proc.stderr.splitlines()[-1]
+    assert "s3cret-pw" not in proc.stderr + proc.stdout
+
+
+def test_pins_as_people_write_them(tmp_path):
+    raw = dict(GOOD, board="esp32c3", wifi={"ssid": "home", "password": "s3cret-pw"}, pins={"coil_a": "GPIO4", "coil_b": "7"})
+    dest = tmp_path / "board"
+    proc = run_deploy(dest, "--config", write_config(tmp_path, raw))
+    assert proc.returncode == 0, proc.stderr
+    assert "pins.coil_a: 'GPIO4' is GPIO 4" in proc.stdout
+    assert json.loads((dest / "config.json").read_text())["pins"] == {"coil_a": 4, "coil_b": 7}
 
 
 @pytest.mark.parametrize(
@@ -277,9 +310,9 @@ def test_board_without_wifi_or_board_is_warned(tmp_path):
         (dict(GOOD, wifi={"ssid": "", "password": "s3cret-pw"}), ["wifi.ssid: must be"]),
     ],
 )
-def test_a_config_with_problems_is_installed_with_each_one_warned(tmp_path, raw, reasons):
+def test_forced_a_config_with_problems_is_installed_with_each_one_warned(tmp_path, raw, reasons):
     dest = tmp_path / "board"
-    proc = run_deploy(dest, "--config", write_config(tmp_path, raw))
+    proc = run_deploy(dest, "--config", write_config(tmp_path, raw), "--force")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
     for reason in reasons:
@@ -291,21 +324,21 @@ def test_a_config_with_problems_is_installed_with_each_one_warned(tmp_path, raw,
 
 
 def test_one_warning_per_problem_naming_the_default_used(tmp_path):
-    config = write_config(tmp_path, dict(GOOD, tz="bogus", hands="25:00:00", mode="fast"))
-    proc = run_deploy(tmp_path / "board", "--config", config)
+    config = write_config(tmp_path, dict(GOOD, tz="Etc/GMT+99", hands="25:00:00", mode="fast"))
+    proc = run_deploy(tmp_path / "board", "--config", config, "--force")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
     assert [line.split(": ")[2] for line in lines[:3]] == ["tz", "mode", "hands"]
-    assert "using 'UTC0'" in lines[0]
-    assert "3 config problems: the board logs the same at boot" in lines[3]
+    assert "using 'UTC0'" in lines[2 - 2] or "unknown time zone" in lines[0]
+    assert "3 config problems, installed anyway (--force): the board logs the same at boot" in lines[3]
     assert len(lines) == 4
 
 
-def test_strict_refuses_any_problem(tmp_path):
+def test_strict_is_the_default_and_wins_over_force(tmp_path):
     dest = tmp_path / "board"
-    proc = run_deploy(dest, "--config", write_config(tmp_path, dict(GOOD, colour="red")), "--strict")
+    proc = run_deploy(dest, "--config", write_config(tmp_path, dict(GOOD, colour="red")), "--strict", "--force")
     assert proc.returncode == 2
-    assert "colour: unknown key" in proc.stderr and "refused (--strict)" in proc.stderr
+    assert "colour: unknown key" in proc.stderr and "nothing installed" in proc.stderr
     assert not dest.exists()
     assert run_deploy(dest, "--config", write_config(tmp_path, GOOD), "--strict").returncode == 0
 
@@ -313,7 +346,7 @@ def test_strict_refuses_any_problem(tmp_path):
 def test_an_escape_the_board_reads_differently_is_warned(tmp_path):
     raw = '{"board": "unix", "wifi": {"ssid": "caf\\u00e9 \\ud83d\\ude00", "password": "s3cret-pw"}}'
     proc = run_deploy(tmp_path / "board", "--config", write_config(tmp_path, raw))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 2, proc.stderr
     assert "escape reads differently on the board" in proc.stderr
     assert "s3cret-pw" not in proc.stderr
     plain = run_deploy(tmp_path / "b2", "--config", write_config(tmp_path, '{"board": "unix", "wifi": {"ssid": "caf\\u00e9", "password": "p"}}'))
@@ -323,7 +356,7 @@ def test_an_escape_the_board_reads_differently_is_warned(tmp_path):
 def test_the_board_boots_on_defaults_from_a_deployed_bad_config(tmp_path):
     # The same lines at boot, under the unix port, and the defaults in effect.
     dest = tmp_path / "board"
-    proc = run_deploy(dest, "--config", write_config(tmp_path, dict(GOOD, tz="bogus", colour="red")))
+    proc = run_deploy(dest, "--config", write_config(tmp_path, dict(GOOD, tz="bogus", colour="red")), "--force")
     assert proc.returncode == 0, proc.stderr
     code = "import json; from firmware.config import load; print(json.dumps(load(log=lambda line: print('LOG', line))))"
     booted = import_in(dest, code)

@@ -437,7 +437,7 @@ def test_a_config_problem_shows_on_the_led_after_boot(tmp_path, problem, port):
     path.write_text(json.dumps(config))
     folder = tmp_path / "board"
     deployed = subprocess.run(
-        [sys.executable, "-m", "firmware.deploy", str(folder), "--config", str(path)], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "firmware.deploy", str(folder), "--config", str(path), "--force"], cwd=ROOT, capture_output=True, text=True
     )
     assert deployed.returncode == 0, deployed.stderr
     # 6 s: three flashes per 1.6 s give 9 or more after a boot of up to a

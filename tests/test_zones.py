@@ -76,7 +76,7 @@ def test_deploy_names_the_zone_meant(tmp_path):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"board": "unix", "tz": "Europe/Berln"}))
     proc = subprocess.run([sys.executable, "-m", "firmware.deploy", str(tmp_path / "board"), "--config", str(config)], cwd=ROOT, capture_output=True, text=True)
-    assert "warning: %s: tz: unknown time zone 'Europe/Berln': did you mean Europe/Berlin" % config in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "error: %s: tz: unknown time zone 'Europe/Berln': did you mean Europe/Berlin" % config in proc.stderr, proc.stderr
 
 
 def test_the_simulator_and_scenarios_take_names(tmp_path):

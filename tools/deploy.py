@@ -1,14 +1,14 @@
 """Install the firmware: `python -m firmware.deploy DEST --config FILE`.
 
-A host tool (CPython only; never installed on a board). It checks FILE with
-`firmware.config.check` and prints each problem as a warning, one line
-each, naming the key and the default the board will use instead: exactly
-what the board logs at boot (DESIGN: an unknown key or a bad value is
-logged and replaced by its default; the clock keeps ticking). Said out loud
-here because nobody reads a clock's log on a wall. Only a file that is no
-config at all (unreadable, not JSON the board can read, not one JSON
-object) is refused: exit 2, nothing installed; `--strict` refuses any
-problem. Then it compiles every device file with mpy-cross
+A laptop tool (CPython only; never installed on a board). It checks FILE
+(tools/configcheck.py: the board's own check, plus the example's
+placeholders, a board or Wi-Fi not set) and refuses it, exit 2 and nothing
+installed, when anything is wrong: each problem one line, with its fix (the
+closest known name, the line to run). A user finds out here, not on the
+wall. `--force` installs it anyway; the board then logs each problem at
+boot and uses its default (DESIGN: the clock keeps ticking). A zone name
+becomes its POSIX rule, a pin "GPIO4" becomes 4. Then it compiles every
+device file with mpy-cross
 into a staging folder laid out as on the board, and installs that folder:
 
     main.py                 two lines that start firmware/main.mpy (a board
@@ -135,9 +135,9 @@ def _refuse_constant(name):
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def read_config(path, strict=False, said=None):
+def read_config(path, force=False, said=None):
     """(raw object as installed, warnings) from FILE. DeployError(status 2)
-    when FILE is no config at all, or, with `strict`, has any problem.
+    when FILE is no config at all, or has any problem and not `force`.
     `said`, a list, gets lines worth printing that are no problem (a zone
     name put as the board's POSIX rule)."""
     try:
@@ -150,46 +150,30 @@ def read_config(path, strict=False, said=None):
     except ValueError as e:
         raise DeployError("%s: not valid JSON: %s; nothing installed" % (path, e), 2) from None
     # Imported here, so tests/peers.py can list device files without the config code.
-    from firmware.config import _kind, check
+    from firmware.config import _kind
+    from tools.configcheck import review
 
     if not isinstance(raw, dict):
         raise DeployError("%s: not a JSON object but %s; nothing installed" % (path, _kind(raw)), 2)
-    raw, zone_problem = _zone_by_name(raw, said if said is not None else [])
-    clean, problems = check(raw)
-    if zone_problem:
-        # Ours names the zone the user meant; the board's would only say "bad TZ".
-        problems = [zone_problem if p.startswith("tz: ") else p for p in problems]
+    raw, problems, lines = review(raw)
+    if said is not None:
+        said.extend(lines)
+    if _SURROGATE_ESCAPE.search(text):
+        problems.append("a \\uD800-\\uDFFF escape reads differently on the board; write the character itself")
     notes = ["%s: %s" % (path, problem) for problem in problems]
     if problems:
         many = "%d config problem%s" % (len(problems), "" if len(problems) == 1 else "s")
-        if strict:
-            raise DeployError("\n".join(notes + ["%s: %s; refused (--strict), nothing installed" % (path, many)]), 2)
-        notes.append("%s: %s: the board logs the same at boot and uses the defaults named above" % (path, many))
-    if _SURROGATE_ESCAPE.search(text):
-        notes.append("%s: a \\uD800-\\uDFFF escape reads differently on the board; write the character itself" % path)
-    if raw.get("board") is None:
-        notes.append("board: not set; the device picks one from its sys.platform (an ESP32-C3 may pass for an esp32)")
-    elif clean["board"] != "unix" and clean["wifi"] is None:
-        notes.append("wifi: not set; the board will have no network, so no time")
+        if not force:
+            raise DeployError(
+                "\n".join(
+                    ["error: " + note for note in notes]
+                    + ["%s: %s; nothing installed. Fix them and deploy again (or --force installs it as it is: "
+                       "the board then logs each one and uses the default named)" % (path, many)]
+                ),
+                2,
+            )
+        notes.append("%s: %s, installed anyway (--force): the board logs the same at boot and uses the defaults named above" % (path, many))
     return raw, notes
-
-
-def _zone_by_name(raw, said):
-    """raw with an IANA zone name in "tz" put as the POSIX rule the board
-    reads (tools/zones.py), and the problem line when "tz" is neither."""
-    from tools import zones
-
-    tz = raw.get("tz")
-    if not isinstance(tz, str):
-        return raw, None
-    try:
-        rule = zones.resolve(tz)
-    except ValueError as e:
-        return raw, "tz: %s (using 'UTC0')" % e
-    if rule != tz:
-        said.append("tz: %s is %s on the board" % (tz, rule))
-        raw = dict(raw, tz=rule)
-    return raw, None
 
 
 def mpy_cross_version(mpy_cross):
@@ -361,10 +345,10 @@ def install_serial(staged, installed, port, resume=False, reset=True, err=sys.st
         )
 
 
-def deploy(dest, config_path, resume=False, reset=True, strict=False, out=sys.stdout, err=sys.stderr, root=ROOT, frozen=False):
+def deploy(dest, config_path, resume=False, reset=True, force=False, out=sys.stdout, err=sys.stderr, root=ROOT, frozen=False):
     """Check, compile, install; returns the installed targets. DeployError on failure."""
     said = []
-    raw, notes = read_config(config_path, strict, said)
+    raw, notes = read_config(config_path, force, said)
     for line in said:
         print(line, file=out)
     for note in notes:
@@ -440,11 +424,12 @@ def main(argv=None):
     parser.add_argument("--config", required=True, metavar="FILE", help="the config.json to install (each problem is warned about)")
     parser.add_argument("--resume", action="store_true", help="serial: do not soft-reset on connect (the unix port behind a pty)")
     parser.add_argument("--no-reset", action="store_true", help="serial: do not reset the board after installing")
-    parser.add_argument("--strict", action="store_true", help="refuse a config with any unknown key or bad value (nothing installed, exit 2)")
+    parser.add_argument("--force", action="store_true", help="install a config with problems anyway (the board logs each one and uses its default)")
+    parser.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
     parser.add_argument("--frozen", action="store_true", help="the board's image has the clock frozen in (manifest.py): install only main.py and config.json")
     args = parser.parse_args(argv)
     try:
-        deploy(args.dest, args.config, resume=args.resume, reset=not args.no_reset, strict=args.strict, frozen=args.frozen)
+        deploy(args.dest, args.config, resume=args.resume, reset=not args.no_reset, force=args.force and not args.strict, frozen=args.frozen)
     except DeployError as e:
         print(str(e), file=sys.stderr)
         return e.status
