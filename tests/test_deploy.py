@@ -493,7 +493,10 @@ def test_mpremote_failure_is_reported(tmp_path):
     proc = run_deploy("COM4", "--config", write_config(tmp_path, GOOD), env=env)
     assert proc.returncode == 1
     assert "mpremote on COM4 failed (exit 1)" in proc.stderr
-    assert "try --resume" in proc.stderr  # the likeliest cause on a pty
+    # A maker's port: nothing about the unix port's test setup.
+    assert "no board answers on COM4: is it plugged in" in proc.stderr and "--resume" not in proc.stderr
+    pty = run_deploy("/dev/pts/99", "--config", write_config(tmp_path, GOOD), env=env)
+    assert "try --resume" in pty.stderr  # the likeliest cause on a pty
 
 
 def test_a_refused_config_never_calls_mpremote(tmp_path):
