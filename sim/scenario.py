@@ -8,6 +8,7 @@ stderr naming the field, and exit status 2. No pygame needed.
 
 import bisect
 import datetime
+import difflib
 import json
 import sys
 
@@ -58,6 +59,10 @@ def load(text):
         raise ScenarioError("file: not valid JSON (%s)" % e) from None
     if not isinstance(raw, dict):
         raise ScenarioError("file: must hold one JSON object")
+    for key in sorted(k for k in raw if k not in KNOWN):
+        # A misspelt field would silently run with a default: refuse it.
+        near = difflib.get_close_matches(str(key), KNOWN, n=1, cutoff=0.5)
+        raise ScenarioError("%s: unknown field%s (known: %s)" % (key, "; did you mean %s?" % near[0] if near else "", ", ".join(KNOWN)))
     if "start" not in raw:
         raise ScenarioError("start: missing")
     s = {"start_ms": parse_start(raw["start"])}
@@ -87,7 +92,6 @@ def load(text):
     if not isinstance(events, list):
         raise ScenarioError("events: must be a list")
     s["events"] = [_event(e, i, s["duration_s"]) for i, e in enumerate(events)]
-    s["unknown"] = sorted(k for k in raw if k not in KNOWN)
     return s
 
 
@@ -174,14 +178,15 @@ def summarise(world, scenario):
                 open_window = b
         b += 60000
     if open_window is not None:
-        windows.append([open_window, None, None])
+        # Still wrong at the end: its length so far is a recovery too.
+        windows.append([open_window, None, (end - open_window) // 1000])
     return {
         "minutes_checked": checked,
         "minutes_right": right,
         "minutes_wrong": checked - right,
         "worst_boundary_error_ms": worst,
         "recoveries": windows,
-        "longest_recovery_s": max((w[2] for w in windows if w[2] is not None), default=0),
+        "longest_recovery_s": max((w[2] for w in windows), default=0),
         "unrecovered_at_end": open_window is not None,
         "pulses": len(world.pulses),
         "min_gap_ms_seen": min((b - a for a, b in zip(times, times[1:])), default=None),
@@ -212,6 +217,118 @@ def run(scenario):
         "resets": [[t, p] for _, p, t in world.resets],
         "summary": summarise(world, scenario),
     }
+
+
+# -- for people: labelled fields and a summary -------------------------------
+
+
+def _iso(utc_ms):
+    return datetime.datetime.fromtimestamp(utc_ms / 1000, datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _local(zone, utc_ms):
+    """"2026-03-29 03:08:00 CEST": local time as a wall clock says it."""
+    seconds = utc_ms // 1000
+    moment = datetime.datetime.fromtimestamp(seconds + zone.offset(seconds), datetime.timezone.utc)
+    return "%s %s" % (moment.strftime("%Y-%m-%d %H:%M:%S"), zone.name(seconds))
+
+
+def _span(seconds):
+    if seconds >= 3600:
+        return "%d h %d min" % (seconds // 3600, seconds // 60 % 60)
+    if seconds >= 60:
+        return "%d min %d s" % (seconds // 60, seconds % 60)
+    return "%d s" % seconds
+
+
+def causes(scenario, zone):
+    """(true ms, what happened) of everything that can put the hands off
+    the minute for a while, in time order."""
+    start = scenario["start_ms"]
+    end = start + int(scenario["duration_s"] * 1000)
+    found = []
+    if scenario["hands"] is not None:
+        found.append((start, "first boot: the hands showed %s and the clock had no time yet" % scenario["hands"]))
+    for e in scenario["events"]:
+        at = start + int(round(e["at_s"] * 1000))
+        kind = e["type"]
+        if kind == "power_cut":
+            found.append((at, "power cut of %s" % _span(int(e["duration_s"]))))
+        elif kind == "ntp_outage":
+            found.append((at, "NTP outage of %s" % _span(int(e["duration_s"]))))
+        elif kind == "ntp_step":
+            found.append((at, "the time base off by %d ms, to be found by NTP" % e["offset_ms"]))
+        elif kind == "long_press":
+            found.append((at, "set-hands (long press)"))
+        elif kind == "double_press":
+            found.append((at, "set-hands cancelled (double press)"))
+    t = start // 1000
+    before = zone.offset(t)
+    while True:
+        change = zone.next_transition(t)
+        if change is None or change[0] * 1000 > end:
+            break
+        t, after = change
+        way = "forward" if after > before else "back"
+        found.append((t * 1000, "DST: clocks %s %s" % (way, _span(abs(after - before)))))
+        before = after
+    return sorted(found)
+
+
+def labelled(report, scenario):
+    """The report's facts with names and ISO times, beside the contract's
+    arrays: each recovery with its cause, and the minutes outside them."""
+    zone = Zone(scenario["tz"])
+    summary = report["summary"]
+    happened = causes(scenario, zone)
+    recoveries = []
+    for start, end, seconds in summary["recoveries"]:
+        cause = None
+        for at, what in happened:
+            if at <= start:
+                cause = what
+        recoveries.append({
+            "from_utc": _iso(start), "to_utc": _iso(end) if end is not None else None,
+            "from_local": _local(zone, start), "to_local": _local(zone, end) if end is not None else None,
+            "seconds": seconds, "cause": cause,
+        })
+    in_recovery = summary["minutes_wrong"]
+    unexplained = sum(1 for r in recoveries if r["cause"] is None)
+    begin = scenario["start_ms"]
+    return {
+        "start": {"utc": _iso(begin), "local": _local(zone, begin)},
+        "end": {"utc": _iso(begin + int(scenario["duration_s"] * 1000)), "local": _local(zone, begin + int(scenario["duration_s"] * 1000))},
+        "tz": scenario["tz"],
+        "pulse_fields": ["utc_ms", "polarity", "p_after"],
+        "mode_changes": [{"utc": _iso(t), "local": _local(zone, t), "mode": name} for t, name in report["mode_changes"]],
+        "recoveries": recoveries,
+        "minutes": {
+            "checked": summary["minutes_checked"],
+            "right": summary["minutes_right"],
+            "in_recovery_windows": in_recovery,
+            "right_outside_recovery_windows": summary["minutes_checked"] - in_recovery,
+            "windows_without_a_cause": unexplained,
+        },
+    }
+
+
+def human(report, name, out):
+    """A few lines for a person: the run, the minutes, each recovery and its cause."""
+    facts = report["labelled"]
+    minutes = facts["minutes"]
+    summary = report["summary"]
+    lines = [
+        "%s: %s to %s" % (name, facts["start"]["local"], facts["end"]["local"]),
+        "%d minutes checked: %d right; %d inside recovery windows, every other minute right (worst :00 error %d ms)"
+        % (minutes["checked"], minutes["right"], minutes["in_recovery_windows"], summary["worst_boundary_error_ms"]),
+    ]
+    for r in facts["recoveries"]:
+        until = r["to_local"][11:] if r["to_local"] else "the end, still recovering"
+        lines.append("recovery %s to %s (%s): %s" % (r["from_local"][11:], until, _span(r["seconds"]), r["cause"] or "NO CAUSE: a fault"))
+    if facts["mode_changes"]:
+        lines.append("modes: " + ", ".join("%s %s" % (m["local"][11:16], m["mode"]) for m in facts["mode_changes"]))
+    lines.append("report: %s" % out)
+    return "\n".join(lines) + "\n"
 
 
 HELP = """usage: python -m sim scenario FILE.json [--out REPORT.json]
@@ -275,15 +392,13 @@ def main(argv):
         except OSError as e:
             print("scenario: cannot write %s: %s" % (out, e.strerror), file=sys.stderr)
             return 2
-    for key in scenario["unknown"]:
-        print("scenario: ignoring unknown field %r" % key, file=sys.stderr)
     report = run(scenario)
+    report["labelled"] = labelled(report, scenario)
     if out is None:
         json.dump(report, sys.stdout)
         sys.stdout.write("\n")
     else:
         with open(out, "w") as f:
             json.dump(report, f)
-        json.dump(report["summary"], sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        sys.stdout.write(human(report, args[0], out))
     return 0

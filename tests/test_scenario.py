@@ -53,7 +53,16 @@ def test_the_design_example_runs_and_reports(tmp_path):
     assert names[:2] == ["vetinari", "hesitate"]
     summary = report["summary"]
     assert summary["minutes_checked"] == 120
-    assert json.loads(proc.stdout) == summary  # --out prints the summary
+    # --out prints a summary for people: the minutes, each recovery and its cause.
+    lines = proc.stdout.splitlines()
+    assert lines[1].startswith("120 minutes checked: %d right; %d inside recovery windows" % (summary["minutes_right"], summary["minutes_wrong"]))
+    recoveries = [line for line in lines if line.startswith("recovery ")]
+    assert len(recoveries) == len(summary["recoveries"]) and all("NO CAUSE" not in line for line in recoveries), lines
+    assert lines[-1] == "report: %s" % out
+    facts = report["labelled"]
+    assert [r["seconds"] for r in facts["recoveries"]] == [r[2] for r in summary["recoveries"]]
+    assert facts["minutes"]["right_outside_recovery_windows"] == summary["minutes_right"]
+    assert facts["start"]["utc"] == "2026-03-29T00:50:00.000Z" and facts["pulse_fields"] == ["utc_ms", "polarity", "p_after"]
 
 
 def test_report_goes_to_stdout_without_out(tmp_path):
@@ -68,7 +77,7 @@ def test_a_day_runs_in_seconds(tmp_path):
     scenario = dict(GOOD, start="2026-06-01T00:00:00Z", duration_s=86400, events=[])
     proc = run_cli(tmp_path, scenario, "--out", str(tmp_path / "r.json"))
     assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout)
+    summary = json.loads((tmp_path / "r.json").read_text())["summary"]
     assert summary["minutes_right"] == summary["minutes_checked"] == 1440
 
 
@@ -144,8 +153,11 @@ def test_the_readme_examples_run(tmp_path, example):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout)
+    report = json.loads((tmp_path / "r.json").read_text())
+    summary = report["summary"]
     assert summary["minutes_checked"] > 0 and not summary["unrecovered_at_end"]
+    # Every recovery window has its cause (DST, a power cut, a step...).
+    assert report["labelled"]["minutes"]["windows_without_a_cause"] == 0 and "NO CAUSE" not in proc.stdout
     assert summary["polarity_follows_p"] and summary["hands_agree_with_p"]
 
 
@@ -167,7 +179,7 @@ def test_in_sync_at_start_means_a_clock_that_knows_time_and_rate(tmp_path, ppm):
     # very first instant is a day of holdover, every minute still right.
     proc = run_cli(tmp_path, _day_without_ntp(None, ppm), "--out", str(tmp_path / "r.json"))
     assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout)
+    summary = json.loads((tmp_path / "r.json").read_text())["summary"]
     assert summary["minutes_right"] == summary["minutes_checked"] == 1440
     assert summary["worst_boundary_error_ms"] <= 50
 
@@ -190,7 +202,7 @@ def test_fractional_numbers_are_taken(tmp_path):
     )
     proc = run_cli(tmp_path, scenario, "--out", str(tmp_path / "r.json"))
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["minutes_checked"] == 10
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["minutes_checked"] == 10
     from sim.scenario import load
 
     clean = load(json.dumps(scenario))
@@ -234,3 +246,24 @@ def test_a_refused_scenario_leaves_no_report_file(tmp_path):
     proc = run_cli(tmp_path, dict(GOOD, mode="tango"), "--out", str(out))
     assert proc.returncode == 2
     assert not out.exists()
+
+
+def test_a_misspelt_field_is_refused_naming_the_closest(tmp_path):
+    scenario = {k: v for k, v in GOOD.items() if k != "duration_s"}
+    scenario["duration"] = 600
+    proc = run_cli(tmp_path, scenario, "--out", str(tmp_path / "r.json"))
+    assert proc.returncode == 2 and not (tmp_path / "r.json").exists()
+    assert proc.stderr.startswith("scenario: duration: unknown field; did you mean duration_s?") and proc.stderr.count("\n") == 1
+
+
+def test_still_recovering_at_the_end_counts_as_a_recovery(tmp_path):
+    # Hands at 06:00:00 at noon: about 50 min of racing, and the run ends after 30.
+    scenario = dict(GOOD, start="2026-06-01T10:00:00Z", duration_s=1800, hands="06:00:00", events=[])
+    proc = run_cli(tmp_path, scenario, "--out", str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    summary = report["summary"]
+    assert summary["unrecovered_at_end"] and summary["longest_recovery_s"] > 0
+    last = report["labelled"]["recoveries"][-1]
+    assert last["to_utc"] is None and last["seconds"] == summary["longest_recovery_s"]
+    assert last["cause"].startswith("first boot") and "still recovering" in proc.stdout
