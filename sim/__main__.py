@@ -62,7 +62,8 @@ def zone_of(parser, args):
         try:
             return resolve(args.tz)
         except ValueError as e:
-            parser.error("--tz: %s" % e)
+            print("python -m sim: --tz: %s" % e, file=sys.stderr)  # one line, not the usage block
+            sys.exit(2)
     return "UTC0" if args.at is not None else local_zone()
 
 
@@ -96,7 +97,7 @@ def main(argv=None):
     )
     parser.add_argument("--mode", choices=modes.NAMES, default=modes.NAMES[0], help="the mode at start")
     parser.add_argument("--at", type=parse_utc, help="start at this UTC time, e.g. 2026-03-29T00:50:00Z")
-    parser.add_argument("--tz", help="time zone: a name (Europe/Berlin) or a POSIX rule (CET-1CEST,M3.5.0,M10.5.0/3); default this computer's")
+    parser.add_argument("--tz", help="time zone: a name (Europe/Berlin) or a POSIX rule (CET-1CEST,M3.5.0,M10.5.0/3); default this computer's (UTC with --at)")
     parser.add_argument("--ntp", metavar="HOST[:PORT]", help="take true time from this NTP server (ntplib)")
     parser.add_argument("--seed", type=int, default=1, help="the random generator's seed")
     parser.add_argument("--ppm", type=float, default=0, help="the board's oscillator error, parts per million")

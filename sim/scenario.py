@@ -241,27 +241,33 @@ def _span(seconds):
     return "%d s" % seconds
 
 
+# A cause explains a recovery window that opens at most this long after it
+# (or after the end of a power cut or outage): the hands are set going at
+# once, and a step is found at the next sync (at most 17 min apart).
+EXPLAINS_MS = 20 * 60000
+
+
 def causes(scenario, zone):
-    """(true ms, what happened) of everything that can put the hands off
-    the minute for a while, in time order."""
+    """(true ms, ms it lasts, what happened) of everything that can put the
+    hands off the minute for a while, in time order."""
     start = scenario["start_ms"]
     end = start + int(scenario["duration_s"] * 1000)
     found = []
     if scenario["hands"] is not None:
-        found.append((start, "first boot: the hands showed %s and the clock had no time yet" % scenario["hands"]))
+        found.append((start, 0, "first boot: the hands showed %s and the clock had no time yet" % scenario["hands"]))
     for e in scenario["events"]:
         at = start + int(round(e["at_s"] * 1000))
         kind = e["type"]
         if kind == "power_cut":
-            found.append((at, "power cut of %s" % _span(int(e["duration_s"]))))
+            found.append((at, int(e["duration_s"] * 1000), "power cut of %s" % _span(int(e["duration_s"]))))
         elif kind == "ntp_outage":
-            found.append((at, "NTP outage of %s" % _span(int(e["duration_s"]))))
+            found.append((at, int(e["duration_s"] * 1000), "NTP outage of %s" % _span(int(e["duration_s"]))))
         elif kind == "ntp_step":
-            found.append((at, "the time base off by %d ms, to be found by NTP" % e["offset_ms"]))
+            found.append((at, 0, "the time base off by %d ms, until a sync finds it" % e["offset_ms"]))
         elif kind == "long_press":
-            found.append((at, "set-hands (long press)"))
+            found.append((at, 0, "set-hands (long press)"))
         elif kind == "double_press":
-            found.append((at, "set-hands cancelled (double press)"))
+            found.append((at, 0, "a double press during set-hands"))
     t = start // 1000
     before = zone.offset(t)
     while True:
@@ -270,7 +276,7 @@ def causes(scenario, zone):
             break
         t, after = change
         way = "forward" if after > before else "back"
-        found.append((t * 1000, "DST: clocks %s %s" % (way, _span(abs(after - before)))))
+        found.append((t * 1000, 0, "DST: clocks %s %s" % (way, _span(abs(after - before)))))
         before = after
     return sorted(found)
 
@@ -284,8 +290,8 @@ def labelled(report, scenario):
     recoveries = []
     for start, end, seconds in summary["recoveries"]:
         cause = None
-        for at, what in happened:
-            if at <= start:
+        for at, lasts, what in happened:
+            if at <= start <= at + lasts + EXPLAINS_MS:
                 cause = what
         recoveries.append({
             "from_utc": _iso(start), "to_utc": _iso(end) if end is not None else None,
@@ -294,6 +300,7 @@ def labelled(report, scenario):
         })
     in_recovery = summary["minutes_wrong"]
     unexplained = sum(1 for r in recoveries if r["cause"] is None)
+    wrong_without = sum(-(-r["seconds"] // 60) for r in recoveries if r["cause"] is None)
     begin = scenario["start_ms"]
     return {
         "start": {"utc": _iso(begin), "local": _local(zone, begin)},
@@ -308,6 +315,7 @@ def labelled(report, scenario):
             "in_recovery_windows": in_recovery,
             "right_outside_recovery_windows": summary["minutes_checked"] - in_recovery,
             "windows_without_a_cause": unexplained,
+            "wrong_without_a_cause": wrong_without,
         },
     }
 
@@ -319,8 +327,9 @@ def human(report, name, out):
     summary = report["summary"]
     lines = [
         "%s: %s to %s" % (name, facts["start"]["local"], facts["end"]["local"]),
-        "%d minutes checked: %d right; %d inside recovery windows, every other minute right (worst :00 error %d ms)"
-        % (minutes["checked"], minutes["right"], minutes["in_recovery_windows"], summary["worst_boundary_error_ms"]),
+        "%d minutes checked: %d right, %d inside recovery windows with a cause, %d wrong without one (worst :00 error %d ms)"
+        % (minutes["checked"], minutes["right"], minutes["in_recovery_windows"] - minutes["wrong_without_a_cause"],
+           minutes["wrong_without_a_cause"], summary["worst_boundary_error_ms"]),
     ]
     for r in facts["recoveries"]:
         until = r["to_local"][11:] if r["to_local"] else "the end, still recovering"

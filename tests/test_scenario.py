@@ -55,13 +55,14 @@ def test_the_design_example_runs_and_reports(tmp_path):
     assert summary["minutes_checked"] == 120
     # --out prints a summary for people: the minutes, each recovery and its cause.
     lines = proc.stdout.splitlines()
-    assert lines[1].startswith("120 minutes checked: %d right; %d inside recovery windows" % (summary["minutes_right"], summary["minutes_wrong"]))
+    assert lines[1].startswith("120 minutes checked: %d right, %d inside recovery windows with a cause, 0 wrong without one" % (summary["minutes_right"], summary["minutes_wrong"]))
     recoveries = [line for line in lines if line.startswith("recovery ")]
     assert len(recoveries) == len(summary["recoveries"]) and all("NO CAUSE" not in line for line in recoveries), lines
     assert lines[-1] == "report: %s" % out
     facts = report["labelled"]
     assert [r["seconds"] for r in facts["recoveries"]] == [r[2] for r in summary["recoveries"]]
-    assert facts["minutes"]["right_outside_recovery_windows"] == summary["minutes_right"]
+    assert facts["minutes"]["wrong_without_a_cause"] == 0
+    assert facts["recoveries"] and all(r["cause"] for r in facts["recoveries"])
     assert facts["start"]["utc"] == "2026-03-29T00:50:00.000Z" and facts["pulse_fields"] == ["utc_ms", "polarity", "p_after"]
 
 
@@ -267,3 +268,19 @@ def test_still_recovering_at_the_end_counts_as_a_recovery(tmp_path):
     last = report["labelled"]["recoveries"][-1]
     assert last["to_utc"] is None and last["seconds"] == summary["longest_recovery_s"]
     assert last["cause"].startswith("first boot") and "still recovering" in proc.stdout
+
+
+def test_a_cause_explains_only_the_window_it_opens(tmp_path):
+    from sim.scenario import labelled
+
+    report = {
+        "mode_changes": [],
+        "summary": {"recoveries": [[1780308000000 + 60000, 1780308000000 + 120000, 60], [1780308000000 + 7200000, 1780308000000 + 7260000, 60]],
+                    "minutes_wrong": 2, "minutes_checked": 180, "minutes_right": 178},
+    }
+    scenario = {"start_ms": 1780308000000, "duration_s": 10800, "tz": "UTC0", "hands": None,
+                "events": [{"type": "ntp_step", "at_s": 0, "offset_ms": 1500}]}
+    facts = labelled(report, scenario)
+    # The step explains the window a minute later, not one two hours later.
+    assert [r["cause"] is not None for r in facts["recoveries"]] == [True, False]
+    assert facts["minutes"]["wrong_without_a_cause"] == 1 and facts["minutes"]["windows_without_a_cause"] == 1

@@ -79,7 +79,7 @@ def test_the_pulses_alternate_and_leave_both_pins_low(micropython, tmp_path):
     assert all(950 <= b - a <= 1100 for a, b in zip(times, times[1:])), times
 
 
-@pytest.mark.parametrize("answer, says", [("y", "The wiring works"), ("n", "No step at all"), ("h", "every other pulse")])
+@pytest.mark.parametrize("answer, says", [("y", "The wiring works"), ("n", "No step at all"), ("h", "every other pulse"), ("o", "One step, then none")])
 def test_it_asks_and_advises(board, monkeypatch, answer, says):
     tmp_path, config, env = board
     monkeypatch.setenv("MPREMOTE", env["MPREMOTE"])
@@ -97,3 +97,13 @@ def test_no_board_is_one_line_for_a_maker(board, monkeypatch, capsys):
     status = wiring.main(["/dev/gone", "--config", str(config)], ask=lambda q: "y", out=Out())
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1 and "no board answers on /dev/gone" in err and "--resume" not in err
+
+
+def test_rp2_pin_names_reach_the_board_quoted(micropython, tmp_path):
+    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
+    code = wiring.script({"coil_a": "GP14", "coil_b": "GP15"}, pulse_ms=31, pulses=2)
+    env = dict(micropython.env(), MICROPYPATH=str(tmp_path))
+    import subprocess
+
+    proc = subprocess.run([micropython.binary, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "pin GP14 1" in proc.stdout, proc.stdout + proc.stderr

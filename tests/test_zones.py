@@ -109,3 +109,32 @@ def test_the_computers_zone_by_name(monkeypatch):
     assert local_zone() == "EST5EDT,M3.2.0,M11.1.0"
     monkeypatch.setenv("TZ", "PST8PDT,M3.2.0,M11.1.0")
     assert local_zone() == "PST8PDT,M3.2.0,M11.1.0"
+
+
+def test_announced_changes_no_rule_can_hold_are_found_for_every_zone():
+    # Some zones list explicit transitions ahead that differ from their
+    # footer (Havana's, in tzdata 2026): the board would be an hour off.
+    # Every zone from today, a day at a time: either the rule holds, or
+    # the gap is found, and it is real (zoneinfo and the rule disagree).
+    import datetime
+    import time
+    import zoneinfo
+
+    now = time.time()
+    for name in names():
+        rule = read_tzif(name)[1]
+        if not rule:
+            continue
+        for low, high in zones.future_gaps(name, rule, now_s=now, step_s=86400):
+            info = zoneinfo_of(name)
+            assert Zone(rule).offset(low) != datetime.datetime.fromtimestamp(low, info).utcoffset().total_seconds(), name
+
+
+def test_deploy_refuses_a_zone_its_rule_cannot_hold(tmp_path, monkeypatch):
+    from tools import configcheck
+
+    monkeypatch.setattr(zones, "future_gaps", lambda name, rule, **kw: [(1796126400, 1805000400)])
+    _, problems, said = configcheck.review({"board": "unix", "tz": "America/Havana"})
+    assert said == ["tz: America/Havana is %s on the board" % read_tzif("America/Havana")[1]]
+    assert problems == ["tz: America/Havana has announced changes no POSIX rule can hold: the clock would be an hour off "
+                        "from 2026-12-01 to 2027-03-14; deploy again after that, or --force"]

@@ -25,6 +25,7 @@ _SYNONYMS = {
 # The example config's placeholders (config.example.json).
 _PLACEHOLDERS = ("your-network", "your-password")
 _GPIO = re.compile(r"^(?:GPIO|GP|IO)?(\d{1,2})$", re.IGNORECASE)
+_DIGITS = re.compile(r"^(\d{1,2})$")
 
 
 def closest(word, known):
@@ -42,11 +43,13 @@ def closest(word, known):
 def _pins(raw, said):
     """Pins written as the strings people use ("4", "GPIO4") made ints."""
     pins = raw.get("pins")
-    if not isinstance(pins, dict) or raw.get("board") == "rp2":  # rp2 has real pin names ("LED", "GP14")
+    if not isinstance(pins, dict):
         return raw
+    # The rp2 port has real pin names ("LED", "GP14"): there only digits are a number.
+    pattern = _DIGITS if raw.get("board") == "rp2" else _GPIO
     fixed = {}
     for name, value in pins.items():
-        match = _GPIO.match(value.strip()) if isinstance(value, str) else None
+        match = pattern.match(value.strip()) if isinstance(value, str) else None
         if match:
             fixed[name] = int(match.group(1))
             said.append("pins.%s: %r is GPIO %d" % (name, value, fixed[name]))
@@ -58,12 +61,15 @@ def _hint(problem, raw):
     import modes
     from firmware.config import BOARDS, KEYS
 
+    from firmware.config import PIN_FLAGS, PIN_NAMES, UNIX_KEYS, WIFI_KEYS
+
     key = problem.split(": ", 1)[0]
     if problem.startswith(key + ": unknown key"):
-        top = key.rsplit(".", 1)[-1]
-        meant = _SYNONYMS.get(top.lower()) if "." not in key else None
-        meant = meant or (closest(top, KEYS) if "." not in key else None)
-        return "did you mean %s?" % meant if meant else "known keys: %s" % ", ".join(KEYS)
+        parent, _, top = key.rpartition(".")
+        known = {"": KEYS, "wifi": WIFI_KEYS, "pins": PIN_NAMES + PIN_FLAGS, "unix": UNIX_KEYS}.get(
+            parent, ("from", "to", "mode") if parent.startswith("schedule[") else ())
+        meant = (_SYNONYMS.get(top.lower()) if not parent else None) or closest(top, known)
+        return "did you mean %s?" % meant if meant else "known keys here: %s" % ", ".join(known)
     if key == "board":
         meant = closest(raw.get("board"), BOARDS)
         return "did you mean %s?" % meant if meant else ""
@@ -74,6 +80,12 @@ def _hint(problem, raw):
     if key.startswith("pins.") and "not" in problem:
         return "write the GPIO number (hardware/README.md, Pin maps)"
     return ""
+
+
+def _day(utc_s):
+    import time
+
+    return time.strftime("%Y-%m-%d", time.gmtime(utc_s))
 
 
 def review(raw):
@@ -89,12 +101,16 @@ def review(raw):
         try:
             rule = zones.resolve(tz)
         except ValueError as e:
-            problems.append("tz: %s" % e)
+            problems.append("tz: %s (using 'UTC0')" % e)
             named_zone = True
         else:
             if rule != tz:
                 said.append("tz: %s is %s on the board" % (tz, rule))
                 raw = dict(raw, tz=rule)
+                for low, high in zones.future_gaps(tz, rule)[:1]:
+                    problems.append(
+                        "tz: %s has announced changes no POSIX rule can hold: the clock would be an hour off from %s to %s; "
+                        "deploy again after that, or --force" % (tz, _day(low), _day(high)))
     raw = _pins(raw, said)
     clean, found = check(raw)
     for problem in found:
@@ -116,7 +132,7 @@ def _laptop_only(raw, clean):
         elif isinstance(wifi.get("ssid"), str) and "password" not in wifi:
             out.append('wifi.password: missing; write your network\'s password ("" for an open network)')
     if raw.get("board") is None:
-        out.append("board: not set; write esp32c3, esp32, rp2 or unix (an ESP32-C3 would pass for an esp32 and get its pins)")
+        out.append("board: not set; write esp32c3, esp32, rp2 or unix (the pins follow it)")
     elif clean["board"] != "unix" and clean["wifi"] is None:
         out.append('wifi: not set; the board would have no network, so no time: add "wifi": {"ssid": "...", "password": "..."}')
     return out

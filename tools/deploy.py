@@ -339,11 +339,14 @@ def install_serial(staged, installed, port, resume=False, reset=True, err=sys.st
         raise DeployError("mpremote on %s did not finish in 600 s" % port) from None
     if proc.returncode != 0:
         tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        said = (proc.stderr + proc.stdout).lower()
         if port.startswith("/dev/pts/") and not resume:
             # A pty is the unix port's test setup, which exits on a soft reset.
             hint = " (the MicroPython unix port exits on a soft reset: try --resume)"
-        else:
+        elif any(word in said for word in ("failed to access", "no device", "could not enter raw repl", "timed out", "could not open")):
             hint = "; no board answers on %s: is it plugged in, and is another program (a serial monitor, an IDE) holding the port?" % port
+        else:
+            hint = " (the board answered: that is its last line)"
         raise DeployError(
             "mpremote on %s failed (exit %d): %s%s" % (port, proc.returncode, tail[-1] if tail else "no output", hint)
         )

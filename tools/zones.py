@@ -62,6 +62,35 @@ def closest(text, count=3):
     return out
 
 
+def future_gaps(name, rule, years=5, now_s=None, step_s=3600):
+    """[(from_s, to_s)] within the next `years` where the zone's own data
+    (zoneinfo, which reads the explicit transitions tzdata lists ahead)
+    and the POSIX rule give different offsets: announced changes that no
+    POSIX rule can hold (Havana's, Gaza's)."""
+    import datetime
+    import time
+    import zoneinfo
+
+    from firmware.tz import Zone
+
+    with _ZONES.joinpath(*name.split("/")).open("rb") as f:
+        info = zoneinfo.ZoneInfo.from_file(f, key=name)
+    zone = Zone(rule)
+    start = int(time.time() if now_s is None else now_s) // 3600 * 3600
+    gaps = []
+    opened = None
+    for t in range(start, start + years * 366 * 86400, step_s):
+        differs = zone.offset(t) != datetime.datetime.fromtimestamp(t, info).utcoffset().total_seconds()
+        if differs and opened is None:
+            opened = t
+        elif not differs and opened is not None:
+            gaps.append((opened, t))
+            opened = None
+    if opened is not None:
+        gaps.append((opened, start + years * 366 * 86400))
+    return gaps
+
+
 def resolve(text):
     """The POSIX TZ string for an IANA name or a POSIX string; ValueError
     with one line saying what is wrong and what to write instead."""
