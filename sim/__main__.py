@@ -121,6 +121,9 @@ def main(argv=None):
     preview = Preview(clock, tz=tz, mode=args.mode, seed=args.seed, oscillator_ppm=args.ppm)
 
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    if sys.platform.startswith("linux") and not os.path.exists("/dev/snd"):
+        # No sound card: ALSA would print a screenful of errors on start.
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     chosen_driver = os.environ.get("SDL_VIDEODRIVER")  # a driver asked for by name is used as asked
     if args.screenshot is None and chosen_driver is None and no_display():
         print(NO_DISPLAY % "DISPLAY and WAYLAND_DISPLAY are not set", file=sys.stderr)

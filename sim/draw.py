@@ -164,7 +164,7 @@ class View:
                 surface.blit(label, rect)
         y = self.text_top
         surface.blit(self.text(preview.description, LIGHT), (box.x, y))
-        colour = STATE_COLOUR.get(preview.state, MUTED)
+        colour = WARN if preview.warning else STATE_COLOUR.get(preview.state, MUTED)
         surface.blit(self.text(preview.state_text, colour), (box.x, y + line))
 
     def _dial(self, surface, p, local_ms):

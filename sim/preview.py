@@ -43,12 +43,23 @@ DESCRIPTIONS = {
 STATE_TEXT = {
     ctl.NO_TIME: "no time yet: the hands wait for the first NTP answer",
     ctl.RUN: "running this minute's plan",
-    ctl.RACE: "racing at the motor's limit: %s is due at the next whole minute",
-    ctl.WAIT: "standing still until the time catches up with the hands",
+    ctl.RACE: "racing: right in %s",
+    ctl.WAIT: "standing still: right in %s, when the time catches up with the hands",
     ctl.SET_RUN: "set hands: the second hand goes round; press to stop it at 12",
     ctl.SET_HOLD: "set hands: press = round again; hold = done, hands at 12:00; D key = cancel",
 }
 OFF_TEXT = "power cut: the board is off, the hands stand still"
+# What the board cannot know and the simulator does: the hands themselves.
+OFF_12_TEXT = "the hands are %s %s the clock believes: set-hands was stopped off 12; do it again (L)"
+
+
+def span_text(seconds):
+    """6 min 20 s, 1 h 5 min, 40 s."""
+    if seconds >= 3600:
+        return "%d h %d min" % (seconds // 3600, seconds // 60 % 60)
+    if seconds >= 60:
+        return "%d min %d s" % (seconds // 60, seconds % 60)
+    return "%d s" % seconds
 
 
 def monotonic_ms():
@@ -183,6 +194,7 @@ class Preview:
         self.world = World(start - lead_in_ms, tz=tz, mode=mode, seed=seed, oscillator_ppm=oscillator_ppm)
         self.world.run_until(start)
         self.button = MouseButton(clock.real_ms())
+        self.catching_up = False  # after a power cut, until the hands are right
         self.pulses = 0  # pulses made since the window opened (lead-in included)
         self.recent = collections.deque(maxlen=HISTORY)  # (true ms, polarity)
         self._seen = 0
@@ -241,6 +253,7 @@ class Preview:
             self.world.power_off()
         else:
             self.world.power_on()
+            self.catching_up = True  # until the hands are right again
 
     def toggle_ntp(self):
         if self.ntp_down:
@@ -294,13 +307,38 @@ class Preview:
         return self.world.controller.state if self.world.powered else None
 
     @property
+    def hands_off_s(self):
+        """How far the real hands are from what the controller believes
+        (set-hands stopped off 12), in seconds on the dial, or 0."""
+        if not self.world.powered:
+            return 0
+        d = (self.shown - self.world.controller.p) % HALF_DAY_S
+        return d - HALF_DAY_S if d > HALF_DAY_S // 2 else d
+
+    @property
+    def warning(self):
+        return self.hands_off_s != 0
+
+    @property
     def state_text(self):
         if not self.world.powered:
             return OFF_TEXT
+        off = self.hands_off_s
+        if off:
+            return OFF_12_TEXT % (span_text(abs(off)), "ahead of what" if off > 0 else "behind what")
         c = self.world.controller
+        if c.state == ctl.RUN:
+            self.catching_up = False
         if c.state == ctl.RACE:
-            return STATE_TEXT[ctl.RACE] % dial_text(c.target)
-        return STATE_TEXT[c.state]
+            gap = c.gap
+            text = STATE_TEXT[ctl.RACE] % span_text(max(0, -self.lead_s) * gap // (1000 - gap))
+        elif c.state == ctl.WAIT:
+            text = STATE_TEXT[ctl.WAIT] % span_text(max(0, self.lead_s))
+        else:
+            text = STATE_TEXT[c.state]
+        if self.catching_up and c.state in (ctl.NO_TIME, ctl.RACE, ctl.WAIT):
+            return "catching up after the power cut: " + text
+        return text
 
     @property
     def description(self):

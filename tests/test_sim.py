@@ -729,3 +729,23 @@ def test_help_names_the_scenario_command_and_it_has_its_own():
     assert top.returncode == 0 and "python -m sim scenario FILE.json" in top.stdout
     sub = subprocess.run([sys.executable, "-m", "sim", "scenario", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert sub.returncode == 0 and sub.stdout.startswith("usage: python -m sim scenario") and "ntp_step" in sub.stdout
+
+
+def test_the_status_says_how_long_until_right_and_why():
+    from sim.preview import Clock, Preview
+
+    start = 1774745820000  # 2026-03-29T00:57:00Z: spring forward at 01:00Z
+    clock = Clock(real_ms=lambda: 0, start_ms=start)
+    preview = Preview(clock, tz="CET-1CEST,M3.5.0,M10.5.0/3", mode="normal")
+    preview.world.run_until(start + 3 * 60000 + 5000)  # just past the jump: racing an hour
+    text = preview.state_text
+    assert text.startswith("racing: right in ") and " min " in text, text
+    minutes = int(text.split("right in ")[1].split(" min")[0])
+    assert 7 <= minutes <= 9, text  # an hour at 8 steps a second: about 8.6 minutes
+    preview.toggle_power()
+    preview.toggle_power()
+    preview.world.run_until(preview.world.true_ms + 5000)
+    assert preview.state_text.startswith("catching up after the power cut: "), preview.state_text
+    # The simulator knows the real hands: one lost step shows as a warning.
+    preview.world.rotor.shown = (preview.world.rotor.shown + 3) % 43200
+    assert preview.warning and "set-hands was stopped off 12" in preview.state_text and "3 s ahead" in preview.state_text
