@@ -38,7 +38,7 @@ STATE_COLOUR = {ctl.RUN: GOOD, ctl.RACE: WARN, ctl.WAIT: WARN, ctl.SET_RUN: WARN
 HELP = (
     ("space, M", "short press: next mode (set-hands: stop, go round again)"),
     ("L", "long press: set hands; again when at 12:00:00: done"),
-    ("D", "double press: cancel set-hands"),
+    ("D", "double press (as on the board: two presses while setting the hands)"),
     ("mouse", "the round button: click, hold 1 s, double-click"),
     ("+  -", "time warp faster, slower (1x to %dx)" % WARPS[-1]),
     ("1 .. 5", "warp " + ", ".join("%dx" % w for w in PRESETS)),

@@ -267,7 +267,7 @@ def causes(scenario, zone):
         elif kind == "long_press":
             found.append((at, 0, "set-hands (long press)"))
         elif kind == "double_press":
-            found.append((at, 0, "a double press during set-hands"))
+            found.append((at, 0, "a double press"))
     t = start // 1000
     before = zone.offset(t)
     while True:

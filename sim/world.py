@@ -15,6 +15,7 @@ import time
 import modes
 from firmware.config import parse_hands
 from firmware.controller import RUN, Controller
+from firmware.states import SET_RUN
 from firmware.store import MemoryStore
 from firmware.ticks import PERIOD, Wrapping
 from firmware.timebase import TimeBase
@@ -283,7 +284,12 @@ class World:
             return
         p_before = self.controller.p
         now = self.ticks()
-        if kind == "press":
+        if kind == "double_press" and self.controller.state >= SET_RUN:
+            # As on the board: while the hands are being set every press acts
+            # at once (hardware/button.py), so a quick double click is two.
+            self.wake = self.controller.press(now)
+            self.wake = self.controller.press(now)
+        elif kind == "press":
             self.wake = self.controller.press(now)
         elif kind == "long_press":
             self.wake = self.controller.long_press(now)

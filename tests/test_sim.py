@@ -373,7 +373,7 @@ def test_keys_and_a_click_on_the_button_change_the_mode(pg):
     assert not app.running
 
 
-def test_l_enters_set_hands_and_d_cancels(pg):
+def test_l_enters_set_hands_and_d_is_two_presses_there(pg):
     app, real, surface = make_app(pg)
     app.handle(key(pg, pg.K_l))
     assert app.preview.state == ctl.SET_RUN
@@ -384,8 +384,9 @@ def test_l_enters_set_hands_and_d_cancels(pg):
     assert 3 <= app.preview.pulses - before <= 5
     app.handle(key(pg, pg.K_SPACE))
     assert app.preview.state == ctl.SET_HOLD
+    # As a quick double click on the board: two presses (go round, stop).
     app.handle(key(pg, pg.K_d))
-    assert app.preview.state in (ctl.RUN, ctl.RACE, ctl.WAIT)
+    assert app.preview.state == ctl.SET_HOLD
 
 
 def test_holding_the_button_one_second_is_a_long_press_and_clicks_then_act_at_once(pg):
