@@ -18,6 +18,7 @@ import time
 import modes
 from firmware import controller as ctl
 from firmware.wall import HALF_DAY_S, MINUTE_MS
+from sim.scenario import span_text
 from sim.world import World, system_utc_ms
 
 # The world starts this long before the first frame, in sync, and is run up
@@ -52,14 +53,6 @@ OFF_TEXT = "power cut: the board is off, the hands stand still"
 # What the board cannot know and the simulator does: the hands themselves.
 OFF_12_TEXT = "the hands are %s %s the clock believes: set-hands was stopped off 12; do it again (L)"
 
-
-def span_text(seconds):
-    """6 min 20 s, 1 h 5 min, 40 s."""
-    if seconds >= 3600:
-        return "%d h %d min" % (seconds // 3600, seconds // 60 % 60)
-    if seconds >= 60:
-        return "%d min %d s" % (seconds // 60, seconds % 60)
-    return "%d s" % seconds
 
 
 def monotonic_ms():

@@ -233,7 +233,8 @@ def _local(zone, utc_ms):
     return "%s %s" % (moment.strftime("%Y-%m-%d %H:%M:%S"), zone.name(seconds))
 
 
-def _span(seconds):
+def span_text(seconds):
+    """6 min 20 s, 1 h 5 min, 40 s: a length as people say it."""
     if seconds >= 3600:
         return "%d h %d min" % (seconds // 3600, seconds // 60 % 60)
     if seconds >= 60:
@@ -259,9 +260,9 @@ def causes(scenario, zone):
         at = start + int(round(e["at_s"] * 1000))
         kind = e["type"]
         if kind == "power_cut":
-            found.append((at, int(e["duration_s"] * 1000), "power cut of %s" % _span(int(e["duration_s"]))))
+            found.append((at, int(e["duration_s"] * 1000), "power cut of %s" % span_text(int(e["duration_s"]))))
         elif kind == "ntp_outage":
-            found.append((at, int(e["duration_s"] * 1000), "NTP outage of %s" % _span(int(e["duration_s"]))))
+            found.append((at, int(e["duration_s"] * 1000), "NTP outage of %s" % span_text(int(e["duration_s"]))))
         elif kind == "ntp_step":
             found.append((at, 0, "the time base off by %d ms, until a sync finds it" % e["offset_ms"]))
         elif kind == "long_press":
@@ -276,7 +277,7 @@ def causes(scenario, zone):
             break
         t, after = change
         way = "forward" if after > before else "back"
-        found.append((t * 1000, 0, "DST: clocks %s %s" % (way, _span(abs(after - before)))))
+        found.append((t * 1000, 0, "DST: clocks %s %s" % (way, span_text(abs(after - before)))))
         before = after
     return sorted(found)
 
@@ -333,7 +334,7 @@ def human(report, name, out):
     ]
     for r in facts["recoveries"]:
         until = r["to_local"][11:] if r["to_local"] else "the end, still recovering"
-        lines.append("recovery %s to %s (%s): %s" % (r["from_local"][11:], until, _span(r["seconds"]), r["cause"] or "NO CAUSE: a fault"))
+        lines.append("recovery %s to %s (%s): %s" % (r["from_local"][11:], until, span_text(r["seconds"]), r["cause"] or "NO CAUSE: a fault"))
     if facts["mode_changes"]:
         lines.append("modes: " + ", ".join("%s %s" % (m["local"][11:16], m["mode"]) for m in facts["mode_changes"]))
     lines.append("report: %s" % out)
