@@ -275,7 +275,14 @@ class Controller:
         if name == SHUFFLE:
             name = shuffled(self.seed, minute // 60) if minute is not None else modes.NAMES[0]
         if name != self.mode.name:
-            self.mode = modes.get(name)
+            try:
+                self.mode = modes.get(name)
+            except (ImportError, MemoryError, OSError):
+                # A mode's code is loaded when it is first played (a board's
+                # heap holds one mode): when that fails, the clock keeps the
+                # mode it has and keeps time; the next decision, at the next
+                # minute, tries again.
+                pass
 
     def _hold(self, now):
         """Set-hands: the second hand stands; wait for the user."""

@@ -217,3 +217,28 @@ def test_shuffle_draws_a_mode_each_hour_the_same_after_a_reboot():
                    events=[(5 * 3600 + 17.3, lambda w: w.power_off), (5 * 3600 + 30, lambda w: w.power_on)])
     assert [n for _, n in again.mode_changes] == [n for _, n in world.mode_changes]
     assert summary["minutes_right"] == summary["minutes_checked"]
+
+
+def test_a_mode_that_cannot_be_loaded_keeps_the_old_one_and_the_minutes(monkeypatch):
+    # On a board a mode's code is imported when first played; a full heap
+    # (MemoryError) or a damaged file must not stop the clock.
+    start = utc_ms(2026, 6, 1, 10, 0, 0)
+    world = World(start, tz=CET, mode="normal")
+    world.run_until(start + 65000)
+    real_get = modes.get
+    failing = {"on": True}
+
+    def get(name, **params):
+        if name == "vetinari" and failing["on"]:
+            raise MemoryError("memory allocation failed")
+        return real_get(name, **params)
+
+    monkeypatch.setattr(modes, "get", get)
+    world.press("press")  # normal -> vetinari, which cannot be loaded now
+    world.run_until(start + 185000)
+    assert world.controller.mode.name == "normal"
+    failing["on"] = False  # memory again: the next minute's decision loads it
+    world.run_until(start + 305000)
+    assert world.controller.mode.name == "vetinari"
+    summary = summarise(world, {"tz": CET, "start_ms": start, "duration_s": 300})
+    assert summary["minutes_wrong"] == 0 and world.rotor.shown == world.store.p
