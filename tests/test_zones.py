@@ -118,7 +118,6 @@ def test_announced_changes_no_rule_can_hold_are_found_for_every_zone():
     # the gap is found, and it is real (zoneinfo and the rule disagree).
     import datetime
     import time
-    import zoneinfo
 
     now = time.time()
     for name in names():
