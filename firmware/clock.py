@@ -34,12 +34,19 @@ from firmware.main import log
 from firmware.wall import Wall
 from hardware.button import DOUBLE_PRESS, LONG_PRESS, PRESS, Button
 
-BUTTON_POLL_MS = 10  # the button's debounce polls; the loop sleeps no longer
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+_BUTTON_POLL_MS = const(10)  # the button's debounce polls; the loop sleeps no longer
 # Before the first sync the SNTP client still needs a clock for its own
 # timestamps and to tell the NTP era: any time after the build will do.
 BUILD_UTC_MS = 1767225600000  # 2026-01-01
-STEP_MS = 100  # the time base steps from here; the controller re-plans
-NO_TIME_CAP_MS = 60000  # NTP retries before the first sync: at most a minute apart
+_STEP_MS = const(100)  # the time base steps from here; the controller re-plans
+_NO_TIME_CAP_MS = const(60000)  # NTP retries before the first sync: at most a minute apart
 
 
 class Clock:
@@ -53,7 +60,7 @@ class Clock:
         self.board = board
         self.store = FileStore(self.board.store_dir)
         self.boot_ticks = ticks_ms()
-        self.timebase = TimeBase(ticks_diff, ticks_add, step_ms=STEP_MS)
+        self.timebase = TimeBase(ticks_diff, ticks_add, step_ms=_STEP_MS)
         self.zone = zone
         self.button = Button()
         self.ctl = Controller(
@@ -130,7 +137,7 @@ class Clock:
                 dog.feed()
             # Sleep until the next thing to do: the controller's wake, the
             # end of a running pulse, or the next button poll.
-            nxt = ticks_add(now, BUTTON_POLL_MS)
+            nxt = ticks_add(now, _BUTTON_POLL_MS)
             if ticks_diff(self.wake, nxt) < 0:
                 nxt = self.wake
             if motor.busy:
@@ -155,7 +162,7 @@ class Clock:
         policy = sntp.Policy(self.cfg["ntp"], ticks_ms())
         # Until the first time is known the hands stand still: keep asking
         # at least every minute instead of backing off to 17.
-        policy.cap_ms = NO_TIME_CAP_MS
+        policy.cap_ms = _NO_TIME_CAP_MS
         return policy
 
     async def run_ntp(self):

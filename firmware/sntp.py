@@ -94,21 +94,21 @@ _MODE_CLIENT = const(3)
 _MODE_SERVER = const(4)
 _PACKET = const(48)
 _RECV_MAX = const(128)  # room for a MAC or extension fields we ignore
-_MAX_ROOT_US = 16000000  # RFC 5905 MAXDISP, 16 s
-_MAX_DIST_US = 1500000  # RFC 5905 MAXDIST: root delay/2 + root dispersion
-_NTP_UNIX_S = 2208988800  # 1900-01-01 to 1970-01-01
-_ERA = 0x100000000  # one NTP era: 2**32 seconds, about 136 years
-_HALF_ERA = 0x80000000
+_MAX_ROOT_US = const(16000000)  # RFC 5905 MAXDISP, 16 s
+_MAX_DIST_US = const(1500000)  # RFC 5905 MAXDIST: root delay/2 + root dispersion
+_NTP_UNIX_S = const(2208988800)  # 1900-01-01 to 1970-01-01
+_ERA = const(0x100000000)  # one NTP era: 2**32 seconds, about 136 years
+_HALF_ERA = const(0x80000000)
 _LOW_FRACTION = const(0xFFFFF)  # fraction bits below 1 ms: our nonce noise
 # T1 and T4 are whole ms, so a loopback exchange measures a few us below 0.
 _MIN_DELAY_US = const(-2000)
 
-_FORMAT = "!BBbbII4sIIIIIIII"
+_FORMAT = const("!BBbbII4sIIIIIIII")
 
 # RFC 4330 section 8: kiss codes that change what the client does.
-KOD_RATE = "RATE"
-KOD_DENY = "DENY"
-KOD_RSTR = "RSTR"
+_KOD_RATE = const("RATE")
+_KOD_DENY = const("DENY")
+_KOD_RSTR = const("RSTR")
 
 
 class SntpError(Exception):
@@ -623,14 +623,14 @@ class Policy:
             self._samples.append(result)
             return
         code = getattr(result, "kod", None)
-        if code == KOD_DENY or code == KOD_RSTR:
+        if code == _KOD_DENY or code == _KOD_RSTR:
             self.servers.remove(s)
             self.dropped[name] = code
             if self.servers:
                 self._turn %= len(self.servers)
             else:
                 self._turn = 0
-        elif code == KOD_RATE:
+        elif code == _KOD_RATE:
             s.interval_ms = min(s.interval_ms * 2, self.kod_cap_ms)
             s.asked = now
 

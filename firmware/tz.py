@@ -45,21 +45,29 @@ section 3). No floats, no `time` module: boards disagree on their epoch, so
 the civil-date arithmetic is done here, from days since 1970-01-01.
 """
 
-_DAY = 86400
-_HOUR = 3600
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+# const(): on MicroPython a private name so made is folded into the code
+# and never becomes a global (or an interned name: ARCHITECTURE.md, Memory).
+_DAY = const(86400)
+_HOUR = const(3600)
 # An offset change is searched for this many years ahead; a zone whose rule
 # changes nothing for that long (all-year DST) reports no next transition.
-_HORIZON_YEARS = 30
+_HORIZON_YEARS = const(30)
 # A window bound meaning "forever": zones without DST never leave theirs.
-_FOREVER = 1 << 62
+_FOREVER = const(1 << 62)
 
-_KIND_M = 0  # Mm.w.d
-_KIND_J = 1  # Jn, 1-based, February 29 never counted
-_KIND_N = 2  # n, 0-based, February 29 counted
-
-# What glibc assumes for "EST5EDT" with no rules: the US rule since 2007.
-_DEFAULT_START = (_KIND_M, 3, 2, 0, 2 * _HOUR)
-_DEFAULT_END = (_KIND_M, 11, 1, 0, 2 * _HOUR)
+# A rule's kind, its first field (firmware/tzparse.py makes them: the same
+# numbers there).
+_KIND_M = const(0)  # Mm.w.d
+_KIND_J = const(1)  # Jn, 1-based, February 29 never counted
+_KIND_N = const(2)  # n, 0-based, February 29 counted
 
 
 def days_from_civil(year, month, day):
@@ -127,13 +135,17 @@ def rule_day(rule, year):
 class Zone:
     """A POSIX TZ rule, evaluated at UTC instants given in epoch seconds."""
 
-    def __init__(self, tz):
-        # The parser is a module of its own: a board needs it only at boot
-        # (and when the zone changes), and forgets it in between.
-        from firmware.tzparse import parse
+    def __init__(self, tz, parsed=None):
+        """`parsed`: what firmware.tzparse.parse(tz) returns, when it is known
+        (deploy puts it in checked.json: firmware/main.py)."""
+        if parsed is None:
+            # The parser is a module of its own: a board needs it only at
+            # boot (and when the zone changes), and forgets it in between.
+            from firmware.tzparse import parse
 
+            parsed = parse(tz)
         self.tz = tz
-        self.std_name, self.std_offset, self.dst_name, self.dst_offset, self._start, self._end = parse(tz)
+        self.std_name, self.std_offset, self.dst_name, self.dst_offset, self._start, self._end = parsed
         if self._start is None:
             self._window_low = -_FOREVER
             self._window_high = _FOREVER

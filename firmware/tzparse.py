@@ -9,7 +9,22 @@ and where. A module of its own because a board needs it only when a zone
 is set (at boot, or from the page), not while the clock runs.
 """
 
-from firmware.tz import _DEFAULT_END, _DEFAULT_START, _HOUR, _KIND_J, _KIND_M, _KIND_N
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+# firmware/tz.py's numbers (there as const() too, so not importable).
+_HOUR = const(3600)
+_KIND_M = const(0)
+_KIND_J = const(1)
+_KIND_N = const(2)
+# What glibc assumes for "EST5EDT" with no rules: the US rule since 2007.
+_DEFAULT_START = const((_KIND_M, 3, 2, 0, 2 * _HOUR))
+_DEFAULT_END = const((_KIND_M, 11, 1, 0, 2 * _HOUR))
 
 
 # ASCII only, on purpose: str.isalpha()/isdigit() accept other scripts on

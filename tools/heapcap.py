@@ -64,10 +64,11 @@ def _fresh_boot(folder, coil_log):
     # installed config.json move to now (nothing else in it changes), the
     # saved position goes (else the hands of the last run are loaded) and
     # so does the old coil log (it is appended to).
-    config_path = Path(folder) / "config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    from tools.deploy import write_config
+
+    config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
     config["hands"] = hands_now(config.get("tz", TZ))
-    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    write_config(folder, config)  # as deploy writes it, checked.json too
     shutil.rmtree(Path(folder) / ((config.get("unix") or {}).get("store_dir") or "data"), ignore_errors=True)
     try:
         os.unlink(coil_log)
