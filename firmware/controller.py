@@ -55,6 +55,7 @@ _GAP_MARGIN_MS = const(1)
 _SET_GAP_MS = const(500)  # the second hand's pace while the user aligns it
 _SET_STEPS = const(240)  # it goes round four times at most, then holds
 _SET_IDLE_MS = const(900000)  # 15 min untouched: the user walked away
+_LOST_SHOW_MS = const(5000)  # the problem pattern, renewed each no-time poll
 
 
 class Controller:
@@ -90,13 +91,17 @@ class Controller:
         self.window = None  # the scheduled mode of the last minute planned
         self.minute = None  # local minutes since the epoch of that minute
         saved = store.load()
+        # A record that is there but unreadable: where the hands are is not
+        # known, so they stand still until set-hands tells (never guess).
+        self.lost = saved is None and store.damaged
         if saved is None:
             # First boot: the hands show what the config says; keep it now,
             # so a power cut before the first pulse loses nothing.
             self.p = hands % HALF_DAY
             self.swap = 0
             name = mode if mode in self.cycle else self.cycle[0]
-            store.reset(self.p, self.swap)
+            if not self.lost:  # the damaged record stays until set-hands
+                store.reset(self.p, self.swap)
             store.save_settings(name)
         else:
             self.p, name, self.swap = saved
@@ -211,6 +216,10 @@ class Controller:
         self.swap ^= self.p % 2
         self.motor.swap = self.swap
         self.p = 0
+        if self.lost:
+            self.lost = False
+            if self.led is not None:
+                self.led.problem(now, 0)  # asked and answered: the pattern ends
         self.store.reset(self.p, self.swap)  # one write: p and swap together
         self.state = NO_TIME
         self.due = None
@@ -299,8 +308,10 @@ class Controller:
     def _decide(self, now):
         """Choose how to make the next minute boundary right; once a minute,
         and after a mode change, a sync or a jump."""
-        found = self.wall.boundary(now)
+        found = None if self.lost else self.wall.boundary(now)
         if found is None:
+            if self.lost and self.led is not None:
+                self.led.problem(now, _LOST_SHOW_MS)  # renewed while it lasts
             self.state = NO_TIME
             self.due = None
             self.wake = self.add(now, _NO_TIME_POLL_MS)

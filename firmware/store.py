@@ -1,9 +1,11 @@
 """What survives a power cut: the dial position, the mode, the coil swap.
 
     store.load()                  # (p, mode_name, swap) or None when empty
+    store.damaged                 # load() found a record but cannot read it
     store.save(p)                 # once per pulse, as the pulse starts
     store.reset(p, swap)          # a position that does not follow (set-hands)
     store.save_settings(mode)     # on a mode change
+    store.failing, store.failures # the last write error (None: writing), and a count
 
 The position file holds two 4-byte slots; position p goes to slot p % 2,
 which alternates with every pulse. A write torn by a power cut spoils at most
@@ -21,6 +23,17 @@ give decades on a 1 MB filesystem.
 
 Settings are rare; they are written to a temporary file and renamed, which
 is atomic on littlefs and on POSIX filesystems.
+
+Nothing here raises: flash fills up, wears out, or goes read-only. A write
+that fails leaves the position in RAM (the controller has it), and the
+store tries again after 1, 2, 4 ... 512 saves (about a pulse each), then
+writes both slots afresh, so the record is whole again. `failing` says
+why meanwhile; firmware/clock.py logs it and shows the problem pattern.
+
+"Never written" (no file: the first boot, when the config's hands are
+right) is told apart from "unreadable" (a file with no valid slot:
+`damaged`): then no position can be trusted, and the controller keeps the
+hands still and asks for set-hands instead of inventing one.
 """
 
 import json
@@ -41,6 +54,8 @@ _MUL_LO = const(55)
 _ADD = const(12345)
 _RESET_MARK = const(0x5A5A)  # xored into the check of reset()'s first record
 _SWAP_MARK = const(0x0F3C)  # xored into every check while the coil is swapped
+_MAX_SKIP = const(512)  # saves skipped at most between two tries of a failing store
+_SETTINGS_MAX = const(256)  # bytes of settings.json read at most (ours are ~20)
 
 
 def _check(p):
@@ -110,27 +125,46 @@ class FileStore:
         self._record = bytearray(4)  # reused: save() allocates nothing
         self._file = None
         self._mark = 0  # the swap mark every save carries
+        self.damaged = False
+        self.failing = None
+        self.failures = 0
+        self._skip = 0  # saves left to skip before the next try
+        self._backoff = 0
+        self._whole = True  # both slots hold this store's record
 
     def load(self):
+        self.damaged = False
         try:
             with open(self.position_path, "rb") as f:
-                found = newest(f.read(8))
-        except OSError:
-            found = None
+                data = f.read(8)
+        except OSError as e:
+            # ENOENT: never written. Anything else (EIO, a directory): the
+            # record is there but cannot be read.
+            self.damaged = not (e.args and e.args[0] == 2)
+            return None
+        found = newest(data)
         if found is None:
+            # Eight zero bytes: created, cut before the first save (the
+            # first boot's). Anything else is damage.
+            self.damaged = data != bytes(8)
             return None
         p, swap = found
         self._mark = _SWAP_MARK if swap else 0
         # Open the file for the saves now, at boot, not at the first pulse:
         # opening allocates and takes time that a pulse cannot spare.
         if self._file is None:
-            self._open()
+            try:
+                self._open()
+            except Exception as e:
+                self._failed(e)
         mode = None
         try:
             with open(self.settings_path) as f:
-                mode = json.load(f).get("mode")
-        except (OSError, ValueError, AttributeError):
-            pass  # lost settings: the default mode; the position is what matters
+                mode = json.loads(f.read(_SETTINGS_MAX)).get("mode")
+        except Exception:  # lost, damaged, huge, a directory: the default mode
+            pass
+        if not isinstance(mode, str):
+            mode = None
         return p, mode, swap
 
     def _open(self):
@@ -148,7 +182,26 @@ class FileStore:
             self._file.flush()
 
     def save(self, p, mark=0):
-        """Once per pulse: allocates nothing, writes one 4-byte slot."""
+        """Once per pulse: allocates nothing while the writes succeed,
+        writes one 4-byte slot; never raises."""
+        if self._skip:
+            self._skip -= 1
+            return
+        try:
+            if not self._whole:
+                # The first try after a failure: the other slot may hold
+                # any older position, so write p's neighbour there first.
+                self._write((p - 1) % HALF_DAY, 0)
+                self._whole = True
+            self._write(p, mark)  # a method call, no bound method: no allocation
+        except Exception as e:  # OSError (EIO, ENOSPC, EROFS), MemoryError
+            self._failed(e)
+            return
+        if self.failing is not None:
+            self.failing = None
+            self._backoff = 0
+
+    def _write(self, p, mark):
         if self._file is None:
             self._open()
         record = self._record
@@ -162,26 +215,55 @@ class FileStore:
         f.write(record)
         f.flush()
 
+    def _failed(self, e):
+        """A position write failed: note why, back off, reopen next time."""
+        self._note(e)
+        self._whole = False
+        self._backoff = self._backoff * 2 if self._backoff else 1
+        if self._backoff > _MAX_SKIP:
+            self._backoff = _MAX_SKIP
+        self._skip = self._backoff
+        self.close()  # the old handle may be broken
+
+    def _note(self, e):
+        self.failing = "%s: %s" % (type(e).__name__, e)
+        self.failures += 1
+
     def reset(self, p, swap=0):
         """Set a position that does not follow the last one (first boot,
         set-hands), and the coil swap with it: the other slot first says
         "just before p, a reset"."""
-        if self._file is None:
-            self._open()
         self._mark = _SWAP_MARK if swap else 0
-        self.save((p - 1) % HALF_DAY, _RESET_MARK)
-        self.save(p)
+        self._skip = 0  # a new position is worth a try at once
+        self.damaged = False
+        try:
+            self._write((p - 1) % HALF_DAY, _RESET_MARK)
+            self._write(p, 0)
+        except Exception as e:
+            self._failed(e)
+            return
+        self._whole = True
+        self.failing = None
+        self._backoff = 0
 
     def save_settings(self, mode):
+        """Rare (a mode change); a failure is noted, the mode kept in RAM."""
         tmp = self.settings_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"mode": mode}, f)
-        os.rename(tmp, self.settings_path)
+        try:
+            with open(tmp, "w") as f:
+                json.dump({"mode": mode}, f)
+            os.rename(tmp, self.settings_path)
+        except Exception as e:
+            self._note(e)
 
     def close(self):
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        f = self._file
+        self._file = None
+        if f is not None:
+            try:
+                f.close()
+            except Exception:
+                pass
 
 
 class MemoryStore:
@@ -193,6 +275,9 @@ class MemoryStore:
         self.mode = None
         self.swap = 0
         self.writes = 0
+        self.damaged = False
+        self.failing = None
+        self.failures = 0
 
     def load(self):
         if self.p is None:

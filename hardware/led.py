@@ -82,11 +82,14 @@ class Led:
             self.restart = True
 
     def problem(self, now, ms=PROBLEM_MS):
-        """Show PROBLEM instead of the state's pattern for `ms` from `now`."""
+        """Show PROBLEM instead of the state's pattern for `ms` from `now`
+        (0: end it). Called again while it shows, it only lasts longer: a
+        problem that lasts renews it without restarting the pattern."""
         self.problem_end = self.add(now, ms)
-        self.pattern = PROBLEM
-        if not self.blinks:
-            self.restart = True
+        if self.pattern is not PROBLEM:
+            self.pattern = PROBLEM
+            if not self.blinks:
+                self.restart = True
 
     def blink(self, n):
         """Blink n times (the mode's number), then back to the pattern."""
