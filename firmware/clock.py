@@ -44,9 +44,18 @@ except ImportError:  # CPython
 _BUTTON_POLL_MS = const(10)  # the button's debounce polls; the loop sleeps no longer
 # Before the first sync the SNTP client still needs a clock for its own
 # timestamps and to tell the NTP era: any time after the build will do.
-BUILD_UTC_MS = 1767225600000  # 2026-01-01
+_BUILD_UTC_MS = const(1767225600000)  # 2026-01-01
 _STEP_MS = const(100)  # the time base steps from here; the controller re-plans
 _NO_TIME_CAP_MS = const(60000)  # NTP retries before the first sync: at most a minute apart
+# The problem pattern while the store fails: longer than its longest wait
+# between tries (512 saves), so it lasts as long as the fault.
+_STORE_SHOW_MS = const(1200000)
+# A task that fails: started again (firmware/clock.py, supervise()).
+_HEALTHY_MS = const(60000)  # a task that ran this long before failing starts its count again
+_CLOCK_FAILURES = const(5)  # failures of the clock loop in a row, then a reset
+_TASK_BACKOFF_MAX_MS = const(300000)
+_TASK_SHOW_MS = const(600000)  # the problem pattern after a task failed
+_RUNNING_MS = const(60000)  # a boot that ran this long did not fail (firmware/main.py)
 
 
 class Clock:
@@ -77,10 +86,30 @@ class Clock:
             led=self.board.led,
             schedule=parse_schedule(cfg.get("schedule") or []),
         )
+        self.store_failures = 0  # the store's count when last looked at
+        self.store_failing = False
+        self.running = None
+        if self.ctl.lost:
+            log("store: the saved position cannot be read (%s); the hands stay still: set them (long press)" % self.store.position_path)
         self.wake = self.ctl.start(ticks_ms())
         self.state = None
         self.mode = None
         self.note()
+
+    def check_store(self, now):
+        """A log line and the problem pattern when the store starts or stops
+        failing (it keeps the position in RAM and retries by itself)."""
+        store = self.store
+        if store.failures != self.store_failures:
+            if not self.store_failing:
+                log("store: cannot write (%s); the position is kept in RAM, trying again" % store.failing)
+            self.store_failing = True
+            self.store_failures = store.failures
+            self.board.led.problem(now, _STORE_SHOW_MS)  # renewed at each failed try
+        elif self.store_failing and store.failing is None:
+            self.store_failing = False
+            log("store: writing again")
+            self.board.led.problem(now, 0)
 
     def note(self):
         """One log line when the state or the mode changes."""
@@ -97,7 +126,7 @@ class Clock:
         measures its round trip and corrects for it like any other."""
         now = ticks_ms()
         utc = self.timebase.utc_ms(now)
-        return BUILD_UTC_MS + ticks_diff(now, self.boot_ticks) if utc is None else utc
+        return _BUILD_UTC_MS + ticks_diff(now, self.boot_ticks) if utc is None else utc
 
     # -- the button ----------------------------------------------------------
 
@@ -132,6 +161,10 @@ class Clock:
                 if ctl.state != self.state:
                     self.note()
             self.on_button(now)
+            self.check_store(now)
+            if self.running is not None and ticks_diff(now, self.boot_ticks) >= _RUNNING_MS:
+                running, self.running = self.running, None
+                running()
             led.poll(now)
             if dog is not None:
                 dog.feed()
@@ -229,9 +262,11 @@ class Clock:
             wait = 60000 if again is None else ticks_diff(again, ticks_ms())
             await asyncio.sleep_ms(wait if wait > 0 else 0)
 
-    def start(self, problems=()):
+    def start(self, problems=(), running=None):
         """Run until the process ends; `problems` are the config's, shown
-        on the LED for whoever just plugged the board in (the log has them)."""
+        on the LED for whoever just plugged the board in (the log has them);
+        `running()` is called once the clock has run for _RUNNING_MS."""
+        self.running = running
         if problems:
             self.board.led.problem(ticks_ms())
         log("clock: board %s, zone %s, ntp %s" % (self.board.name, self.cfg["tz"], ", ".join(self.cfg["ntp"])))
@@ -241,7 +276,39 @@ class Clock:
             self.board.motor.stop()
 
     async def main(self):
-        tasks = [asyncio.create_task(self.run_clock()), asyncio.create_task(self.run_ntp())]
+        tasks = [asyncio.create_task(self.supervise("clock", self.run_clock)),
+                 asyncio.create_task(self.supervise("ntp", self.run_ntp))]
         if self.board.wifi is not None:
-            tasks.append(asyncio.create_task(self.run_wifi()))
+            tasks.append(asyncio.create_task(self.supervise("wifi", self.run_wifi)))
         await asyncio.gather(*tasks)
+
+    async def supervise(self, name, body):
+        """Run the task `body()` for good. One that raises (a bug, a
+        MemoryError, an OSError no one caught) is logged and started again:
+        the clock loop after 0.1 s, with both coil pins low meanwhile (and
+        after _CLOCK_FAILURES failures, each soon after its start, the
+        board resets: the store holds the position); the others after a
+        backoff from 1 s to 5 minutes, while the hands go on."""
+        failures = 0
+        while True:
+            started = ticks_ms()
+            try:
+                await body()
+                return
+            except Exception as e:
+                now = ticks_ms()
+                failures = failures + 1 if ticks_diff(now, started) < _HEALTHY_MS else 1
+                self.board.led.problem(now, _TASK_SHOW_MS)
+                if name == "clock":
+                    self.board.motor.stop()  # never leave a coil driven
+                    if failures >= _CLOCK_FAILURES:
+                        log("clock: the clock loop failed %d times (%s: %s); resetting" % (failures, type(e).__name__, e))
+                        self.store.close()
+                        self.board.reset()
+                    wait = 100
+                else:
+                    wait = 1000 << (failures - 1) if failures < 10 else _TASK_BACKOFF_MAX_MS
+                    if wait > _TASK_BACKOFF_MAX_MS:
+                        wait = _TASK_BACKOFF_MAX_MS
+                log("clock: the %s task failed (%s: %s); again in %d ms" % (name, type(e).__name__, e, wait))
+                await asyncio.sleep_ms(wait)

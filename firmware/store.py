@@ -7,6 +7,9 @@
     store.save_settings(mode)     # on a mode change
     store.failing, store.failures # the last write error (None: writing), and a count
 
+firmware/memstore.py has the same interface in RAM, for the simulator and
+the tests (laptop only).
+
 The position file holds two 4-byte slots; position p goes to slot p % 2,
 which alternates with every pulse. A write torn by a power cut spoils at most
 the slot being written, and the other slot then holds the position before
@@ -264,33 +267,3 @@ class FileStore:
                 f.close()
             except Exception:
                 pass
-
-
-class MemoryStore:
-    """A store in RAM that outlives the controllers given it: the tests' and
-    the scenario runner's flash, which a simulated power cut does not erase."""
-
-    def __init__(self):
-        self.p = None
-        self.mode = None
-        self.swap = 0
-        self.writes = 0
-        self.damaged = False
-        self.failing = None
-        self.failures = 0
-
-    def load(self):
-        if self.p is None:
-            return None
-        return self.p, self.mode, self.swap
-
-    def save(self, p):
-        self.p = p
-        self.writes += 1
-
-    def reset(self, p, swap=0):
-        self.swap = swap
-        self.save(p)
-
-    def save_settings(self, mode):
-        self.mode = mode

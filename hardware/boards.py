@@ -42,71 +42,28 @@ default kept, so a typo never stops the clock.
 `machine` and `network` are imported only inside the functions that need
 them, so this module imports on the unix port and on CPython.
 
-Boot only: what it builds keeps no reference to this module (no function
-or class of it lives on in the board: the Board class is hardware/board.py),
-so firmware/main.py drops it from memory once the board is built.
+The builders are split by where they run: hardware/boards_mcu.py (the pin
+maps, machine.Pin, PWM, Wi-Fi, the watchdog) and hardware/boards_unix.py
+(the host's files); only the one the config names is loaded, so a board
+never interns the other's names (ARCHITECTURE.md, Memory).
+
+Boot only: what they build keeps no reference to these modules (no
+function or class of them lives on in the board: the Board class is
+hardware/board.py), so firmware/main.py drops them from memory once the
+board is built.
 """
 
 import os
 
-from hardware.board import Board
-from hardware.button import FuncLevel, PinLevel
-from hardware.led import Led
 from hardware.motor import Motor
 from hardware.pins import FULL_DUTY
 
-PIN_MAPS = {
-    "esp32c3": {"coil_a": 5, "coil_b": 6, "button": 9, "led": 8, "button_active_low": True, "led_active_low": True},
-    "esp32": {"coil_a": 25, "coil_b": 26, "button": 0, "led": 2, "button_active_low": True, "led_active_low": False},
-    "rp2": {"coil_a": 14, "coil_b": 15, "button": 13, "led": "LED", "button_active_low": True, "led_active_low": False},
-}
-PIN_KEYS = ("coil_a", "coil_b", "button", "led", "button_active_low", "led_active_low")
-PWM_HZ = 20000  # well above what the rotor or an ear follows
 DEFAULT_PULSE_MS = 31
 DEFAULT_WATCHDOG_MS = 8000
+MCU_BOARDS = ("esp32c3", "esp32", "rp2")
 
 
-def _is_pin(board, v):
-    if isinstance(v, bool):
-        return False
-    if isinstance(v, int):
-        return 0 <= v < 64
-    # Pin names ("GP14", "LED", "BOOTSEL") exist on the rp2 port only.
-    return board == "rp2" and isinstance(v, str) and len(v) > 0
-
-
-def pin_map(board, overrides=None, log=print):
-    """The board's pin map with the config's overrides; bad ones logged."""
-    pins = dict(PIN_MAPS[board])
-    if overrides is None:
-        return pins
-    if not isinstance(overrides, dict):
-        log("config pins: not an object; the %s defaults are used" % board)
-        return pins
-    for key in overrides:
-        value = overrides[key]
-        if key not in PIN_KEYS:
-            log("config pins.%s: unknown key, ignored" % key)
-        elif key.endswith("_active_low"):
-            if isinstance(value, bool):
-                pins[key] = value
-            else:
-                log("config pins.%s: %r is not true/false; %r kept" % (key, value, pins[key]))
-        elif _is_pin(board, value) or (key == "led" and value is None):
-            pins[key] = value
-        else:
-            log("config pins.%s: %r is not a pin; %r kept" % (key, value, pins[key]))
-    used = [pins["coil_a"], pins["coil_b"], pins["button"]]
-    if pins["led"] is not None:
-        used.append(pins["led"])
-    for i in range(len(used)):
-        if used[i] in used[i + 1 :]:
-            log("config pins: %r is used twice; the %s defaults are used" % (used[i], board))
-            return dict(PIN_MAPS[board])
-    return pins
-
-
-def _number(config, key, default, lowest, highest, log):
+def config_number(config, key, default, lowest, highest, log):
     value = config.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
         log("config %s: %r is not an integer in %d..%d; %d used" % (key, value, lowest, highest, default))
@@ -114,9 +71,9 @@ def _number(config, key, default, lowest, highest, log):
     return value
 
 
-def _motor(config, make_pin, make_pwm, pins, log):
-    pulse_ms = _number(config, "pulse_ms", DEFAULT_PULSE_MS, 1, 1000, log)
-    duty = _number(config, "pulse_duty", 100, 1, 100, log)
+def build_motor(config, make_pin, make_pwm, pins, log):
+    pulse_ms = config_number(config, "pulse_ms", DEFAULT_PULSE_MS, 1, 1000, log)
+    duty = config_number(config, "pulse_duty", 100, 1, 100, log)
     if duty < 100 and make_pwm is not None:
         a = make_pwm(pins["coil_a"])
         b = make_pwm(pins["coil_b"])
@@ -124,7 +81,7 @@ def _motor(config, make_pin, make_pwm, pins, log):
     return Motor(make_pin(pins["coil_a"]), make_pin(pins["coil_b"]), pulse_ms=pulse_ms)
 
 
-def _store_dir(path):
+def make_store_dir(path):
     try:
         os.mkdir(path)
     except OSError:
@@ -132,118 +89,15 @@ def _store_dir(path):
     return path
 
 
-def _mcu(name, config, log):
-    import machine
-
-    Pin = machine.Pin
-    pins = pin_map(name, config.get("pins"), log)
-
-    def out(n):
-        return Pin(n, Pin.OUT, value=0)
-
-    def pwm(n):
-        p = machine.PWM(Pin(n, Pin.OUT, value=0))
-        p.freq(PWM_HZ)
-        p.duty_u16(0)
-        return p
-
-    motor = _motor(config, out, pwm, pins, log)
-    if pins["button"] == "BOOTSEL" and name == "rp2":
-        import rp2
-
-        button = FuncLevel(rp2.bootsel_button)
-    else:
-        pull = Pin.PULL_UP if pins["button_active_low"] else Pin.PULL_DOWN
-        button = PinLevel(Pin(pins["button"], Pin.IN, pull), active_low=pins["button_active_low"])
-    if pins["led"] is not None:
-        led = Led(Pin(pins["led"], Pin.OUT), active_low=pins["led_active_low"])
-    else:
-        from hardware.hostio import MemoryPin
-
-        led = Led(MemoryPin())  # no LED: the patterns play to nobody
-    wifi = _wifi(config, log)
-    watchdog = None
-    timeout = _number(config, "watchdog_ms", DEFAULT_WATCHDOG_MS, 0, 8000, log)
-    if timeout:
-        from hardware.watchdog import machine_watchdog
-
-        watchdog = machine_watchdog(timeout)
-    return Board(name, motor, button, led, wifi, watchdog, _store_dir("/data"), pins)
-
-
-def _wifi(config, log):
-    import network
-
-    from hardware.wifi import Wifi
-
-    wifi = config.get("wifi") or {}
-    ssid = wifi.get("ssid") if isinstance(wifi, dict) else None
-    if not ssid:
-        log("config wifi: no ssid; the clock waits for its time (set the hands, or add Wi-Fi)")
-    wlan = network.WLAN(network.STA_IF)
-    wlan.active(True)
-    try:
-        # Power saving delays replies by up to a beacon interval, and
-        # unevenly: that would be NTP error. A wall clock is on a supply.
-        wlan.config(pm=wlan.PM_NONE)
-    except (AttributeError, ValueError, OSError, TypeError):
-        pass
-    failures = []
-    for stat in ("STAT_WRONG_PASSWORD", "STAT_NO_AP_FOUND", "STAT_CONNECT_FAIL", "STAT_HANDSHAKE_TIMEOUT"):
-        if hasattr(network, stat):
-            failures.append(getattr(network, stat))
-    return Wifi(wlan, ssid, wifi.get("password", "") if ssid else "", failures, log)
-
-
-def esp32c3(config, log=print):
-    """ESP32-C3 SuperMini."""
-    return _mcu("esp32c3", config, log)
-
-
-def esp32(config, log=print):
-    """ESP32 DevKit (WROOM-32)."""
-    return _mcu("esp32", config, log)
-
-
-def rp2(config, log=print):
-    """Raspberry Pi Pico W."""
-    return _mcu("rp2", config, log)
-
-
-def unix(config, log=print):
-    """The host board (DESIGN.md section 8): coil lines to a file or FIFO,
-    button levels from one; no Wi-Fi (the host's network), no watchdog."""
-    from hardware.hostio import CoilLog, FileLevel, LogPin, MemoryPin
-
-    paths = config.get("unix") or {}
-    board_closers = []
-    coil = CoilLog(paths.get("coil_log") or "coil.log", log)
-    board_closers.append(coil.close)
-
-    pins = {"coil_a": "A", "coil_b": "B"}
-    motor = _motor(config, lambda name: LogPin(coil, name), None, pins, log)
-    if paths.get("button"):
-        button = FileLevel(paths["button"], log=log)
-        board_closers.append(button.close)
-    else:
-        button = FuncLevel(int)  # int() is 0: never pressed (a lambda here would keep this module alive)
-    if paths.get("led_log"):
-        led_log = CoilLog(paths["led_log"], log)
-        board_closers.append(led_log.close)
-        led = Led(LogPin(led_log, "L"))
-    else:
-        led = Led(MemoryPin())
-    board = Board("unix", motor, button, led, None, None, _store_dir(paths.get("store_dir") or "data"), pins)
-    board.closers = board_closers
-    return board
-
-
-BOARDS = {"esp32c3": esp32c3, "esp32": esp32, "rp2": rp2, "unix": unix}
-
-
 def build(config, log=print):
     """The board that `config["board"]` names."""
     name = config.get("board", "esp32c3")
-    if name not in BOARDS:
-        raise ValueError("config board: %r is not one of %s" % (name, ", ".join(sorted(BOARDS))))
-    return BOARDS[name](config, log)
+    if name == "unix":
+        from hardware.boards_unix import unix
+
+        return unix(config, log)
+    if name in MCU_BOARDS:
+        from hardware.boards_mcu import mcu
+
+        return mcu(name, config, log)
+    raise ValueError("config board: %r is not one of %s" % (name, ", ".join(sorted(MCU_BOARDS + ("unix",)))))

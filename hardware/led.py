@@ -40,17 +40,17 @@ except ImportError:  # CPython
         return x
 
 
-OFF = ()
-SLOW = (500, 1500)
-FAST = (100, 100)
-FLASH = (100, 900)
-DOUBLE = (100, 150, 100, 650)
-PATTERNS = (SLOW, OFF, FAST, FLASH, DOUBLE, DOUBLE)  # indexed by state (firmware/states.py)
-PROBLEM = (100, 100, 100, 100, 100, 1100)  # unlike any state's pattern
-PROBLEM_MS = 180000  # how long a config problem shows after boot
+_OFF = const(())
+_SLOW = const((500, 1500))
+_FAST = const((100, 100))
+_FLASH = const((100, 900))
+_DOUBLE = const((100, 150, 100, 650))
+_PATTERNS = const((_SLOW, _OFF, _FAST, _FLASH, _DOUBLE, _DOUBLE))  # indexed by state (firmware/states.py)
+_PROBLEM = const((100, 100, 100, 100, 100, 1100))  # unlike any state's pattern
+_PROBLEM_MS = const(180000)  # how long a config problem shows after boot
 
-BLINK_MS = const(250)  # each of the n blinks, on and off
-BLINK_PAUSE_MS = const(750)  # dark after the last blink, before the pattern
+_BLINK_MS = const(250)  # each of the n blinks, on and off
+_BLINK_PAUSE_MS = const(750)  # dark after the last blink, before the pattern
 
 
 class Led:
@@ -59,7 +59,7 @@ class Led:
         self.diff = ticks_diff
         self.add = ticks_add
         self.state = RUN
-        self.pattern = OFF
+        self.pattern = _OFF
         self.phase = 0  # index into the pattern (or into the blinks)
         self.blinks = 0  # phases of the mode blink still to play (2n)
         self.next = 0  # ticks of the next phase change
@@ -77,17 +77,17 @@ class Led:
 
     def _pattern_of_state(self):
         state = self.state
-        self.pattern = PATTERNS[state] if 0 <= state < len(PATTERNS) else OFF
+        self.pattern = _PATTERNS[state] if 0 <= state < len(_PATTERNS) else _OFF
         if not self.blinks:
             self.restart = True
 
-    def problem(self, now, ms=PROBLEM_MS):
-        """Show PROBLEM instead of the state's pattern for `ms` from `now`
+    def problem(self, now, ms=_PROBLEM_MS):
+        """Show _PROBLEM instead of the state's pattern for `ms` from `now`
         (0: end it). Called again while it shows, it only lasts longer: a
         problem that lasts renews it without restarting the pattern."""
         self.problem_end = self.add(now, ms)
-        if self.pattern is not PROBLEM:
-            self.pattern = PROBLEM
+        if self.pattern != _PROBLEM:
+            self.pattern = _PROBLEM
             if not self.blinks:
                 self.restart = True
 
@@ -99,7 +99,7 @@ class Led:
         self.restart = True
 
     def poll(self, now):
-        # PROBLEM never rests, so polls come at least every phase: its end
+        # _PROBLEM never rests, so polls come at least every phase: its end
         # is seen within one.
         if self.problem_end is not None and self.diff(now, self.problem_end) >= 0:
             self.problem_end = None
@@ -132,9 +132,9 @@ class Led:
         """Light (or not) the current phase, which starts at `start`."""
         if self.blinks:
             on = self.blinks & 1 == 0  # 2n, 2n-2, ... on; odd: off
-            ms = BLINK_MS
+            ms = _BLINK_MS
             if self.blinks == 1:
-                ms = BLINK_MS + BLINK_PAUSE_MS
+                ms = _BLINK_MS + _BLINK_PAUSE_MS
         else:
             pattern = self.pattern
             if not pattern:

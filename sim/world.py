@@ -16,7 +16,7 @@ import modes
 from firmware.config import parse_hands
 from firmware.controller import RUN, Controller
 from firmware.states import SET_RUN
-from firmware.store import MemoryStore
+from firmware.memstore import MemoryStore
 from firmware.ticks import PERIOD, Wrapping
 from firmware.timebase import TimeBase
 from firmware.tz import Zone

@@ -23,7 +23,7 @@ so two runtimes can be compared line by line. Under MicroPython:
 
 import modes
 from firmware.controller import Controller
-from firmware.store import MemoryStore
+from firmware.memstore import MemoryStore
 from firmware.timebase import TimeBase
 from firmware.tz import Zone
 from firmware.wall import HALF_DAY_S, Wall

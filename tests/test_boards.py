@@ -15,8 +15,9 @@ import types
 import pytest
 
 from firmware.ticks import PERIOD, Wrapping
-from hardware import boards
-from hardware.boards import PIN_MAPS, build, pin_map
+from hardware import boards, boards_mcu
+from hardware.boards import build
+from hardware.boards_mcu import PIN_MAPS, PWM_HZ, pin_map
 from hardware.hostio import FileLevel, LogPin, MemoryPin
 from hardware.watchdog import Watchdog
 from hardware.wifi import DOWN, JOINING, OFF, Wifi
@@ -164,7 +165,7 @@ def fake_machine(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "rp2", rp2)
     # Boards keep their store in /data; here, in a temporary folder.
     made = []
-    monkeypatch.setattr(boards, "_store_dir", lambda path: made.append(path) or str(tmp_path / "data"))
+    monkeypatch.setattr(boards_mcu, "make_store_dir", lambda path: made.append(path) or str(tmp_path / "data"))
     return types.SimpleNamespace(wlans=wlans, store_dirs=made)
 
 
@@ -210,7 +211,7 @@ def test_esp32_devkit_and_overrides_and_pwm_duty(fake_machine):
     )
     a, b = board.motor.a.pin, board.motor.b.pin
     assert isinstance(a, FakePWM) and (a.pin.n, b.pin.n) == (32, 33)
-    assert a.hz == boards.PWM_HZ and a.pin.v == 0
+    assert a.hz == PWM_HZ and a.pin.v == 0
     board.motor.pulse(0, now=0)
     assert a.duties[-1] == 65535 * 50 // 100 and b.duties[-1] == 0
     assert board.motor.poll(39) == 40
@@ -648,4 +649,4 @@ def test_before_the_first_sync_the_clock_for_sntp_still_runs(tmp_path, monkeypat
     first = clock.utc_ms()
     time.sleep(0.05)
     assert clock.utc_ms() - first >= 50
-    assert first >= shell.BUILD_UTC_MS
+    assert first >= shell._BUILD_UTC_MS

@@ -290,7 +290,7 @@ def test_no_led_and_no_button_are_kept(tmp_path):
 
 def test_the_boards_read_the_clean_config():
     # hardware/boards.py takes load()'s dict: every key it reads is there.
-    from hardware import boards
+    from hardware import boards_mcu as boards
 
     for key in boards.PIN_KEYS:
         assert key in config.PIN_NAMES + config.PIN_FLAGS, key

@@ -242,3 +242,36 @@ def test_a_mode_that_cannot_be_loaded_keeps_the_old_one_and_the_minutes(monkeypa
     assert world.controller.mode.name == "vetinari"
     summary = summarise(world, {"tz": CET, "start_ms": start, "duration_s": 300})
     assert summary["minutes_wrong"] == 0 and world.rotor.shown == world.store.p
+
+
+def test_an_unreadable_position_keeps_the_hands_still_until_set_hands():
+    """The store had a record but cannot read it (firmware/store.py,
+    `damaged`): the clock does not make a position up. The time is known,
+    yet no pulse comes (the LED shows the problem) until set-hands; then
+    the clock is right, and the record is whole again."""
+    start = utc_ms(2026, 6, 1, 10, 0, 0)
+    world = World(start, tz=CET, mode="normal")
+    world.run_until(start + 5000)
+    world.power_off()
+    world.store.p = None  # the record is gone ...
+    world.store.damaged = True  # ... but was there: unreadable
+    world.rotor.shown = 4 * 3600 + 17 * 60 + 9  # where the hands really are
+    world.power_on()
+    assert world.controller.lost
+    world.run_until(start + 20 * 60 * 1000)
+    assert world.pulses[-1][0] <= start + 5000  # twenty minutes, hands still
+    assert world.store.p is None  # nothing guessed was written
+    world.press("long_press")
+    t = world.true_ms
+    while world.rotor.shown % 60 != 0:
+        t += 50
+        world.run_until(t)
+    world.press("press")
+    world.run_until(t + 3000)
+    world.rotor.shown = 0  # the knob turned to 12:00
+    world.press("long_press")
+    assert not world.controller.lost and world.store.p == 0
+    world.run_until(world.true_ms + 3 * 3600 * 1000)
+    b = world.true_ms - world.true_ms % 60000 + 60000
+    world.run_until(b)
+    assert world.rotor.shown == world.store.p == target_at(b + Zone(CET).offset(b // 1000) * 1000)

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 import modes
 import tests.portable_day as day
 from firmware.controller import RUN, Controller
-from firmware.store import FileStore, MemoryStore
+from firmware.memstore import MemoryStore
+from firmware.store import FileStore
 from firmware.timebase import TimeBase
 from firmware.tz import Zone
 from firmware.wall import HALF_DAY_S, Wall

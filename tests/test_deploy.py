@@ -179,7 +179,7 @@ def test_a_config_with_problems_gets_no_checked_values(tmp_path):
 
 @pytest.mark.parametrize("edit", ["none", "edited", "no checked.json", "damaged checked.json"])
 def test_the_board_trusts_checked_json_only_for_the_bytes_deploy_checked(deployed, tmp_path, edit):
-    # firmware/main.py's settings(): a deployed clock loads neither the checker
+    # firmware/boot.py's settings(): a deployed clock loads neither the checker
     # nor the TZ parser; a config.json edited on the board is checked there.
     dest, _ = deployed
     board = tmp_path / "board"
@@ -191,7 +191,7 @@ def test_the_board_trusts_checked_json_only_for_the_bytes_deploy_checked(deploye
     elif edit == "damaged checked.json":
         (board / "checked.json").write_text('{"crc": 1, "con')
     code = (
-        "import sys, json; from firmware.main import settings\n"
+        "import sys, json; from firmware.boot import settings\n"
         "cfg, problems, hands, zone = settings('config.json')\n"
         "print(json.dumps([cfg['pulse_ms'], cfg['wifi'], problems, hands, zone.offset(1782864000),"
         " 'firmware.config' in sys.modules, 'firmware.tzparse' in sys.modules]))"

@@ -31,6 +31,7 @@ import pytest
 from tests.chronyd import Chronyd, chronyd_binary, faketime_library
 from tests.conftest import need
 from tests.peers import ROOT, micropython32_binary, micropython32_frozen_binary, micropython_binary
+from tools.heapcap import BOOT_ARGS
 
 # chronyd's clock runs this far ahead of ours; each test sets it (board
 # fixture) so that local time is a few minutes before 12 when it starts:
@@ -148,9 +149,9 @@ class Board:
         self.watcher.start()
         self.log = tmp_path / "console.txt"
 
-    def deploy(self, mode, hands):
+    def deploy(self, mode, hands, board_name="unix", force=False):
         config = {
-            "board": "unix",
+            "board": board_name,
             "ntp": ["127.0.0.1:%d" % self.server.port],
             "tz": TZ,
             "mode": mode,
@@ -160,7 +161,7 @@ class Board:
         path = self.folder.parent / "config.json"
         path.write_text(json.dumps(config))
         proc = subprocess.run(
-            [sys.executable, "-m", "firmware.deploy", str(self.folder), "--config", str(path)] + ["--frozen"] * self.frozen,
+            [sys.executable, "-m", "firmware.deploy", str(self.folder), "--config", str(path)] + ["--frozen"] * self.frozen + ["--force"] * force,
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -181,7 +182,7 @@ class Board:
         env.update(self.env)
         cap = ["-X", "heapsize=%d" % self.heap_cap] if self.heap_cap else []
         self.proc = subprocess.Popen(
-            [self.binary, *cap, "main.py"], cwd=self.folder, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT
+            [self.binary, *cap, *BOOT_ARGS], cwd=self.folder, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT
         )
 
     def kill(self):
@@ -414,7 +415,7 @@ def test_frozen_into_the_image_under_a_smaller_cap(board):
 
 def _run_for(binary, folder, seconds):
     env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
-    proc = subprocess.Popen([binary, "main.py"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([binary, *BOOT_ARGS], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     time.sleep(seconds)
     proc.send_signal(signal.SIGKILL)
     out, _ = proc.communicate()

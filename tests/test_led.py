@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 import firmware.controller as controller
 from firmware.ticks import PERIOD
 from firmware.states import STATE_NAMES
-from hardware.led import BLINK_MS, BLINK_PAUSE_MS, PATTERNS, PROBLEM, Led
+from hardware.led import Led
+from hardware.led import _BLINK_MS as BLINK_MS
+from hardware.led import _BLINK_PAUSE_MS as BLINK_PAUSE_MS
+from hardware.led import _PATTERNS as PATTERNS
+from hardware.led import _PROBLEM as PROBLEM
 
 # The LED driven by ops in virtual time, polled every `step` ms; the pin's
 # changes are logged with their times. The same on both runtimes.

@@ -17,14 +17,14 @@ from tests.conftest import need
 from tests.peers import ROOT
 from tools.deploy import HOST_ONLY
 
-BOOT_ONLY = ("firmware.config", "firmware.tzparse", "hardware.boards")
+BOOT_ONLY = ("firmware.boot", "firmware.config", "firmware.tzparse", "hardware.boards", "hardware.boards_unix")
 
 # Boot as main.py does, but stop where the clock would start running, and
 # say what is loaded then.
 AFTER_BOOT = """
 import gc, sys
 from firmware import clock, main
-def stop(self, problems=()):
+def stop(self, problems=(), running=None):
     gc.collect()
     print(" ".join(sorted(k for k in sys.modules if k.split(".")[0] in ("modes", "firmware", "hardware"))))
     print(gc.mem_alloc())

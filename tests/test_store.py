@@ -37,8 +37,13 @@ def run_ops(directory, ops):
             got = s.load()
             out.append(None if got is None else [got[0], got[1], got[2]])
         elif name == "load_fresh":
-            got = FileStore(directory).load()
+            fresh = FileStore(directory)
+            got = fresh.load()
             out.append(None if got is None else [got[0], got[1], got[2]])
+        elif name == "damaged":
+            fresh = FileStore(directory)
+            fresh.load()
+            out.append(fresh.damaged)
     s.close()
     return out
 """
@@ -243,6 +248,181 @@ def test_a_cut_inside_reset_loads_old_or_new(tmp_path):
         s.close()
         got = FileStore(d).load()[0]
         assert got in (p, (p - 1) % HALF_DAY, q, (q - 1) % HALF_DAY), (q, p, got)
+
+
+# -- never written, or unreadable ---------------------------------------------
+
+# (what position.bin holds, damaged?): no file and eight zero bytes (created,
+# cut before the first save) are a first boot; anything unreadable is not.
+RECORDS = [
+    (None, False),
+    (bytes(8), False),
+    (b"", True),
+    (b"\x01\x02\x03", True),
+    (bytes(range(200, 208)), True),
+    ("directory", True),
+]
+
+
+def lay_record(directory, content):
+    path = position_file(directory)
+    if content == "directory":
+        os.makedirs(path)
+    elif content is not None:
+        write_bytes(path, content)
+
+
+@pytest.mark.parametrize("content, damaged", RECORDS)
+def test_never_written_and_unreadable_are_told_apart(tmp_path, content, damaged):
+    lay_record(tmp_path, content)
+    store = FileStore(str(tmp_path))
+    assert store.load() is None
+    assert store.damaged is damaged
+
+
+def test_micropython_tells_them_apart_as_cpython_does(micropython, tmp_path):
+    todo = []
+    for i, (content, _) in enumerate(RECORDS):
+        lay_record(tmp_path / str(i), content)
+        todo.append([str(tmp_path / str(i)), [["damaged"]]])
+    got = micropython.call_json(MP_OPS, todo)
+    assert got == [[damaged] for _, damaged in RECORDS]
+
+
+@given(st.binary(min_size=0, max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_a_record_with_no_valid_slot_is_damaged_unless_all_zero(data):
+    with tempfile.TemporaryDirectory() as d:
+        write_bytes(position_file(d), data)
+        store = FileStore(d)
+        got = store.load()
+        if newest(data[:8]) is not None:
+            assert got is not None and got[0] == newest(data[:8])[0] and not store.damaged
+        else:
+            assert got is None and store.damaged == (data[:8] != bytes(8))
+
+
+# -- writes that fail ---------------------------------------------------------
+
+
+class FailingFile:
+    """A file whose writes fail while `fail[0]` is true; else the real one."""
+
+    def __init__(self, real, fail):
+        self.real = real
+        self.fail = fail
+
+    def seek(self, n):
+        self.real.seek(n)
+
+    def write(self, data):
+        if self.fail[0]:
+            raise OSError(5, "EIO")
+        return self.real.write(data)
+
+    def flush(self):
+        self.real.flush()
+
+    def read(self, n=-1):
+        return self.real.read(n)
+
+    def close(self):
+        self.real.close()
+
+
+def failing_store(directory, fail):
+    """A FileStore whose position file fails on demand."""
+    store = FileStore(directory)
+    real_open = store._open
+
+    def _open():
+        real_open()
+        store._file = FailingFile(store._file, fail)
+
+    store._open = _open
+    return store
+
+
+@given(
+    p0=st.integers(0, HALF_DAY - 1),
+    faults=st.lists(st.booleans(), min_size=1, max_size=1500),
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_failing_writes_never_raise_and_never_leave_a_wrong_record(p0, faults):
+    """A save per pulse while the flash fails at any pattern of moments:
+    nothing raises; the record on flash is always one the store wrote
+    whole (the position then, or the one before); once writes work again,
+    within the longest backoff the record is the position once more."""
+    with tempfile.TemporaryDirectory() as d:
+        fail = [False]
+        store = failing_store(d, fail)
+        store.reset(p0)
+        persisted = p0  # the last position that reached the flash whole
+        p = p0
+        for broken in faults:
+            fail[0] = broken
+            p = (p + 1) % HALF_DAY
+            tried = store._skip == 0  # else this save waits out the backoff
+            before = store.failures
+            store.save(p)
+            if tried and broken:
+                assert store.failures == before + 1 and store.failing is not None
+            elif tried:
+                assert store.failing is None
+                persisted = p
+            else:
+                assert store.failures == before
+            on_flash = newest(read_bytes(position_file(d)))[0]
+            assert on_flash in (persisted, (persisted - 1) % HALF_DAY), (on_flash, persisted, p)
+        fail[0] = False
+        for _ in range(513 + 1):  # the longest wait, then one try
+            p = (p + 1) % HALF_DAY
+            store.save(p)
+        assert store.failing is None
+        assert newest(read_bytes(position_file(d)))[0] == p
+        store.close()
+        assert FileStore(d).load()[0] == p
+
+
+def test_a_failure_is_noted_and_tried_again_after_doubling_waits(tmp_path):
+    fail = [True]
+    store = failing_store(str(tmp_path), fail)
+    store.reset(100)  # fails: the file opens, its writes do not
+    assert store.failing == "OSError: [Errno 5] EIO" and store.failures == 1
+    tries = []
+    for p in range(101, 101 + 40):
+        before = store.failures
+        store.save(p)
+        if store.failures != before:
+            tries.append(p)
+    # Waits of 1, 2, 4, 8, 16 saves between the tries.
+    assert [b - a for a, b in zip(tries, tries[1:])] == [3, 5, 9, 17]
+    fail[0] = False
+    p = 140
+    while store.failing is not None:
+        p += 1
+        store.save(p)
+    # Back: both slots written afresh, neighbours, the newer one p.
+    assert newest(read_bytes(position_file(tmp_path))) == (p, 0)
+    assert _slot(read_bytes(position_file(tmp_path)), (p - 1) % 2)[0] == p - 1
+
+
+def test_settings_that_cannot_be_written_are_noted_and_nothing_raises(tmp_path):
+    store = FileStore(str(tmp_path))
+    store.reset(5)
+    os.makedirs(os.path.join(str(tmp_path), "settings.json.tmp"))  # open("w") fails
+    store.save_settings("rush")
+    assert "[Errno 21]" in store.failing and store.failures == 1
+    store.save(6)
+    assert store.failing is None  # the position writes work: no lasting fault
+    assert FileStore(str(tmp_path)).load() == (6, None, 0)
+
+
+def test_a_huge_settings_file_is_not_read_whole(tmp_path):
+    store = FileStore(str(tmp_path))
+    store.reset(9)
+    write_bytes(os.path.join(str(tmp_path), "settings.json"), b'{"mode": "rush", "x": "' + b"y" * 1000000 + b'"}')
+    assert FileStore(str(tmp_path)).load() == (9, None, 0)
 
 
 # -- the same files on both runtimes -----------------------------------------

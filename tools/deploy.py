@@ -59,8 +59,8 @@ if not sys.path or sys.path[0] != str(ROOT):
     sys.path.insert(0, str(ROOT))
 PACKAGES = ("modes", "firmware", "hardware")
 MAIN = "firmware/main.py"  # started by the main.py stub below
-CHECKED = "checked.json"  # firmware/main.py reads it: the config as checked here
-from firmware.main import SECRET_SECTIONS  # noqa: E402 (their passwords stay out of it)
+CHECKED = "checked.json"  # firmware/boot.py reads it: the config as checked here
+from firmware.boot import SECRET_SECTIONS  # noqa: E402 (their passwords stay out of it)
 # main.py on the board: only this is compiled at boot, from source.
 STUB = """# The irregular clock. Its code is compiled (firmware/main.mpy, or frozen
 # into the image): a source file this size is compiled in RAM at boot.
@@ -75,9 +75,9 @@ MPY_CROSS_FLAGS = ("-X", "no-source-lines")
 
 # Host-side tools inside the device folders: they run on the desktop only and
 # are neither compiled for nor installed on the board.
-# (The SNTP command line runs under the unix port from this tree; a board
-# never runs it.) manifest.py keeps the same list; a test checks they agree.
-HOST_ONLY = ("firmware/deploy.py", "firmware/sntp_cli.py")
+# (The SNTP command line runs under the unix port from this tree, and the
+# store in RAM serves the simulator and the tests; a board runs neither.) manifest.py keeps the same list; a test checks they agree.
+HOST_ONLY = ("firmware/deploy.py", "firmware/sntp_cli.py", "firmware/memstore.py")
 
 
 class DeployError(Exception):
@@ -212,7 +212,7 @@ def write_config(folder, raw):
 
 def checked_text(raw, data):
     """checked.json for config.json's bytes `data`: its clean values, so the
-    board need not load its checker (firmware/main.py, checked()). With a
+    board need not load its checker (firmware/boot.py, checked()). With a
     problem (--force) none: the board checks the file and logs each one."""
     from firmware.config import check
     from firmware.tzparse import parse

@@ -21,6 +21,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# How the unix port starts a deployed folder as a board starts: main.py
+# from the folder, '' first on sys.path. (`micropython main.py` would put
+# the folder's absolute path there instead, and every module's __file__, an
+# interned name kept for good, would be that long path: a heap cost no
+# board has.)
+BOOT_ARGS = ("-c", "import main")
 TZ = "CET-1CEST,M3.5.0,M10.5.0/3"
 HANDS_AHEAD_S = 3
 WINDOW_S = 15
@@ -39,7 +45,7 @@ def hands_now(tz=TZ, ahead_s=HANDS_AHEAD_S):
 
 def deploy_unix(folder, ntp_address, coil_log, frozen=False, mode="vetinari"):
     """Install a unix board in `folder` with `python -m firmware.deploy`
-    (`--frozen`: only main.py and config.json); returns the folder."""
+    (`--frozen`: only main.py, config.json and checked.json); returns the folder."""
     folder = Path(folder)
     config = {
         "board": "unix",
@@ -77,7 +83,7 @@ def _fresh_boot(folder, coil_log):
 
 
 def run_capped(binary, folder, heap, coil_log, window_s=WINDOW_S):
-    """Run `cd folder && binary -X heapsize=heap main.py` for `window_s`;
+    """Run `cd folder && binary -X heapsize=heap -c "import main"` for `window_s`;
     (passed, reason). Passed: still alive at the end, synced, pulsed, and
     no MemoryError on the console (the firmware may catch one and go on).
     A death or a MemoryError fails at once, so a too-small heap costs
@@ -88,7 +94,7 @@ def run_capped(binary, folder, heap, coil_log, window_s=WINDOW_S):
     env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
     with open(console, "wb") as out:
         proc = subprocess.Popen(
-            [binary, "-X", "heapsize=%d" % heap, "main.py"], cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT
+            [binary, "-X", "heapsize=%d" % heap, *BOOT_ARGS], cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
         deadline = time.monotonic() + window_s

@@ -61,7 +61,7 @@ def script(pins, pulse_ms, pulses, duty_percent=100):
 
 def pins_of(cfg):
     """The coil pins the board will use: its map with the config's overrides."""
-    from hardware.boards import pin_map
+    from hardware.boards_mcu import pin_map
 
     return pin_map(cfg["board"], cfg.get("pins"), log=lambda line: None)
 
