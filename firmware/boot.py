@@ -24,7 +24,9 @@ from firmware.main import log, release
 # laptop found no problem in it. The passwords of these sections are left
 # out of it: they live in config.json only.
 CHECKED = "checked.json"
-SECRET_SECTIONS = ("wifi",)
+# Its layout: deploy writes it, this reads it; a checked.json of another
+# (an older deploy under newer code, a new image) is not trusted.
+CHECKED_FORMAT = 1
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -39,25 +41,29 @@ _SAFE_AFTER = const(3)  # boots in a row that died: the next one is safe
 def prepare(path, boots):
     """(the clock, built, and the config's problems); never returns a
     half-built clock: a boot that raises is tried again in safe mode."""
-    failed = count_boot(boots)
+    from hardware.watchdog import power_on, start_early
+
+    # Before anything that can hang or crash: the watchdog, at the timeout
+    # deploy checked (the longest when that cannot be read).
+    dog = start_early(early_watchdog_ms(path), log)
+    failed = count_boot(boots, power_on())
     safe = failed >= _SAFE_AFTER
     if safe:
         log("boot: %d boots in a row stopped before the clock ran; safe mode" % failed)
     try:
-        return build(path, safe)
+        return build(path, safe, dog)
     except Exception as e:
         if safe:
             raise  # nothing safer to try: the watchdog (or whoever runs us) starts again
         log("boot: failed (%s: %s); starting again in safe mode" % (type(e).__name__, e))
         gc.collect()
-        return build(path, True)
+        return build(path, True, dog)
 
 
-def build(path, safe):
+def build(path, safe, dog):
     # Each boot-only piece leaves before the next comes in: the checker
     # before the board's builders, those before the clock's own code.
     cfg, problems, hands, zone = settings(path, trust=not safe)
-    dog = start_watchdog(cfg)  # the first thing that can hang or crash comes after
     if safe:
         cfg = safe_config(cfg)
         problems.append("safe mode")
@@ -68,8 +74,14 @@ def build(path, safe):
     release("hardware.boards")
     release("hardware.boards_mcu")
     release("hardware.boards_unix")
-    if dog is not None and board.watchdog is not None:
-        board.watchdog.wdt = dog  # the one running: a WDT cannot be made twice
+    if dog is not None:
+        # The one running: a WDT cannot be made twice, and once started it
+        # must be fed even if the config said none.
+        if board.watchdog is None:
+            from hardware.watchdog import Watchdog
+
+            board.watchdog = Watchdog(None)
+        board.watchdog.wdt = dog
     gc.collect()
     from firmware.clock import Clock
 
@@ -111,13 +123,12 @@ def checked(path):
         cut = path.rfind("/") + 1
         with open(path[:cut] + CHECKED) as f:
             saved = json.load(f)
-        if saved["crc"] != crc32(data):
+        if saved["format"] != CHECKED_FORMAT or saved["crc"] != crc32(data):
             return None
         cfg = saved["config"]
         raw = json.loads(data)
-        for section in SECRET_SECTIONS:
-            if cfg[section] is not None:
-                cfg[section]["password"] = raw[section].get("password", "")
+        for section in saved["secrets"]:  # sections whose password deploy left out
+            cfg[section]["password"] = raw[section].get("password", "")
         h, m, s = cfg["hands"].split(":")  # deploy wrote it "HH:MM:SS"
         return cfg, (int(h) * 3600 + int(m) * 60 + int(s)) % 43200, saved["zone"]
     except Exception:  # no such file, or not ours: the checker decides
@@ -130,15 +141,18 @@ def build_board(cfg):
     return boards.build(cfg, log)
 
 
-def count_boot(boots):
+def count_boot(boots, fresh=False):
     """Boots in a row that stopped before the clock ran (this one not
-    counted); counts this one. Never raises: no flash, no count."""
+    counted); counts this one. `fresh`: the board was just powered on, so
+    no earlier boot is known to have failed (someone plugging it in twice
+    is no crash). Never raises: no flash, no count."""
     failed = 0
-    try:
-        with open(boots) as f:
-            failed = int(f.read(12))
-    except Exception:  # none yet (or unreadable): no failed boot known
-        pass
+    if not fresh:
+        try:
+            with open(boots) as f:
+                failed = int(f.read(12))
+        except Exception:  # none yet (or unreadable): no failed boot known
+            pass
     try:
         with open(boots, "w") as f:
             f.write("%d\n" % (failed + 1))
@@ -147,31 +161,35 @@ def count_boot(boots):
     return failed
 
 
-def start_watchdog(cfg):
-    """A board's machine.WDT, started now (before the board is built and
-    the clock's code loaded), so a boot that hangs or crashes resets the
-    board rather than leave it at the REPL; None on the unix board or with
-    watchdog_ms 0."""
-    ms = cfg.get("watchdog_ms")
-    if cfg.get("board") == "unix" or not ms:
-        return None
+def early_watchdog_ms(path):
+    """watchdog_ms as deploy checked it (0: none), or 8000, the longest
+    every board allows, when checked.json cannot tell."""
     try:
-        import machine
+        import json
 
-        return machine.WDT(timeout=ms)
-    except Exception as e:
-        log("boot: no watchdog (%s: %s)" % (type(e).__name__, e))
-        return None
+        with open(path[: path.rfind("/") + 1] + CHECKED) as f:
+            ms = json.load(f)["config"]["watchdog_ms"]
+        if isinstance(ms, int) and 0 <= ms <= 8000:
+            return ms
+    except Exception:
+        pass
+    return 8000
 
 
 def safe_config(cfg):
     """The config a safe boot runs: what finds the time and shows it (Wi-Fi,
-    NTP, zone, the unix board's files) kept, everything else the default:
-    the board this port suggests, its own pins, the first mode, no
-    schedule, no optional services."""
+    NTP, resolver, zone, the unix board's files) and, on the board the
+    config names, what drives its coil (pins, pulse_ms, pulse_duty,
+    min_gap_ms, the watchdog: wrong ones would step the hands wrongly)
+    kept; everything else the default: the first mode, no schedule, no
+    optional services, and the board this port suggests if the config's
+    is not it."""
     from firmware import config
 
     safe = config.defaults()
-    for key in ("wifi", "ntp", "tz", "hands", "unix"):
+    keep = ["wifi", "ntp", "dns", "tz", "hands", "unix"]
+    if cfg["board"] == safe["board"]:
+        keep += ["pins", "pulse_ms", "pulse_duty", "min_gap_ms", "watchdog_ms"]
+    for key in keep:
         safe[key] = cfg[key]
     return safe

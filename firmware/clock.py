@@ -1,9 +1,10 @@
 """The running clock: the asyncio shell around the core.
 
-firmware/main.py boots it (config and zone first, then the board, then
-this). `Clock(cfg, hands, board, zone)` builds the store, the time base and
-the controller over them, and
-`main()` runs them under asyncio:
+firmware/boot.py builds it (config and zone first, then the board, then
+this) and firmware/main.py starts it. `Clock(cfg, hands, board, zone)`
+builds the store, the time base and the controller over them, and `main()`
+runs them under asyncio, each task supervised (`supervise()`: one that
+raises is logged and started again):
 
 - the clock loop: ends pulses, runs the controller when it asked to run,
   polls the button, blinks the LED, feeds the watchdog, and collects
@@ -14,8 +15,10 @@ the controller over them, and
 - the Wi-Fi task (boards only): connects and reconnects with backoff.
 
 Pulses never wait for the network: every network step returns to the loop
-within a millisecond or so, and name resolution (the one blocking call) is
-done only right after a pulse, when the next is at least a gap away.
+within a millisecond or so. Names are looked up with a DNS query of our
+own (firmware/dns.py), not getaddrinfo, which blocks; only while the hands
+wait for a first time and no resolver is known does getaddrinfo run.
+The first time needs two replies that agree (ask_burst).
 """
 
 try:
@@ -23,7 +26,7 @@ try:
 except ImportError:  # MicroPython before 1.21
     import uasyncio as asyncio
 
-from firmware import sntp
+from firmware import dns, sntp
 from firmware.controller import Controller
 from firmware.schedule import parse_schedule
 from firmware.states import SET_RUN, STATE_NAMES
@@ -55,7 +58,22 @@ _HEALTHY_MS = const(60000)  # a task that ran this long before failing starts it
 _CLOCK_FAILURES = const(5)  # failures of the clock loop in a row, then a reset
 _TASK_BACKOFF_MAX_MS = const(300000)
 _TASK_SHOW_MS = const(600000)  # the problem pattern after a task failed
+_PULSE_END_MS = const(250)  # longer than any pulse (pulse_ms is at most 200)
 _RUNNING_MS = const(60000)  # a boot that ran this long did not fail (firmware/main.py)
+# The first time (ask_burst): replies asked this far apart, until two agree.
+_BURST = const(4)
+_BURST_GAP_MS = const(1000)
+_FIRST_DELAY_MS = const(1000)  # a longer round trip says the reply was read late
+_AGREE_SLACK_MS = const(10)  # ms rounding of the two replies' times
+
+
+def agree(a, b):
+    """Whether two samples can both be right: their times for the same tick
+    differ by no more than half their round trips allow."""
+    gap = (a.utc_ms() - b.utc_ms()) - ticks_diff(a.rx_ticks, b.rx_ticks)
+    if gap < 0:
+        gap = -gap
+    return gap <= (a.delay_ms + b.delay_ms) // 2 + _AGREE_SLACK_MS
 
 
 class Clock:
@@ -184,13 +202,6 @@ class Clock:
             else:
                 await asyncio.sleep_ms(0)
 
-    def quiet_ms(self):
-        """How long until the next pulse (a long time when none is due)."""
-        due = self.ctl.due
-        if due is None:
-            return 60000
-        return ticks_diff(due, ticks_ms())
-
     def new_policy(self):
         policy = sntp.Policy(self.cfg["ntp"], ticks_ms())
         # Until the first time is known the hands stand still: keep asking
@@ -217,8 +228,9 @@ class Clock:
                 # soon as Wi-Fi is back.
                 await asyncio.sleep_ms(1000)
                 continue
+            first = not self.timebase.synced
             for name in policy.pick(ticks_ms()):
-                result = await self.ask(resolver, name)
+                result = await (self.ask_burst(resolver, name) if first else self.ask(resolver, name))
                 policy.report(name, ticks_ms(), result)
             chosen = policy.finish(ticks_ms(), good >= 20)
             if chosen is None:
@@ -238,22 +250,74 @@ class Clock:
                 log("ntp: %s disagrees by %d ms; waiting for a second word" % (chosen.server, chosen.offset_ms))
 
     async def ask(self, resolver, name):
-        """One query to `name`: a Sample, or the SntpError that refused it."""
-        # Name resolution may block (DNS): only in a quiet stretch.
-        while self.quiet_ms() < 300:
-            await asyncio.sleep_ms(20)
-        dog = self.board.watchdog
-        if dog is not None:
-            dog.feed()  # a lookup may block for seconds: give it the whole watchdog time
+        """One query to `name`: a Sample, or the SntpError that refused it.
+        Nothing here blocks, so it runs while the hands race too."""
         try:
-            addr = resolver.resolve(name, ticks_ms())
+            addr = await self.address(resolver, name)
             sample = await sntp.query_async(addr, clock=self.utc_ms, server=name)
             resolver.succeeded(name)
             return sample
         except sntp.SntpError as e:
             resolver.failed(name)
-            log("ntp: %s: %s" % (name, e.reason))
+            if not isinstance(e, sntp.NotResolved):  # said when it failed
+                log("ntp: %s: %s" % (name, e.reason))
             return e
+
+    async def ask_burst(self, resolver, name):
+        """Before the first time: up to _BURST queries to `name`,
+        _BURST_GAP_MS apart, until two agree; the one of them with the
+        shorter round trip. One reply alone is not trusted (read late, after
+        a stall, it is wrong by half the stall), nor one whose round trip
+        is over _FIRST_DELAY_MS."""
+        samples = []
+        for i in range(_BURST):
+            if i:
+                await asyncio.sleep_ms(_BURST_GAP_MS)
+            result = await self.ask(resolver, name)
+            if not isinstance(result, sntp.Sample):
+                return result
+            if result.delay_ms > _FIRST_DELAY_MS:
+                log("ntp: %s: %d ms round trip is too long to take the time from" % (name, result.delay_ms))
+                continue
+            for other in samples:
+                if agree(result, other):
+                    return result if result.delay_us <= other.delay_us else other
+            samples.append(result)
+        return sntp.SntpError("no two of %d replies from %s agree" % (_BURST, name))
+
+    async def address(self, resolver, name):
+        """`name`'s socket address: cached, or looked up without blocking
+        (firmware/dns.py). A name that does not resolve backs off to hours."""
+        addr = resolver.cached(name, ticks_ms())  # SntpError while it backs off
+        if addr is not None:
+            return addr
+        host, port = sntp.split_host_port(name)
+        try:
+            addr = await self.lookup(host, port)
+        except (dns.DnsError, sntp.SntpError) as e:
+            old, wait = resolver.lookup_failed(name, ticks_ms())
+            if old is not None:
+                return old
+            raise sntp.SntpError("cannot resolve %s (%s); next try in %d min (an IP address in config.json's ntp needs no lookup)"
+                                 % (host, e.reason, wait // 60000 or 1))
+        resolver.store(name, ticks_ms(), addr)
+        return addr
+
+    async def lookup(self, host, port):
+        if dns.is_ipv4(host):
+            return dns.socket_address(host, port)
+        wifi = self.board.wifi
+        server = self.cfg.get("dns") or (wifi.dns() if wifi is not None else dns.resolver_of_host())
+        if server:
+            return await dns.lookup_async(host, port, server)
+        if self.timebase.synced:
+            raise sntp.SntpError("no resolver known to ask without blocking")
+        # No resolver to ask: getaddrinfo blocks, so only while the hands
+        # stand still anyway for want of a time, and fed the whole watchdog time.
+        dog = self.board.watchdog
+        if dog is not None:
+            dog.feed()
+        return sntp.resolve(host, port)
 
     async def run_wifi(self):
         wifi = self.board.wifi
@@ -285,10 +349,12 @@ class Clock:
     async def supervise(self, name, body):
         """Run the task `body()` for good. One that raises (a bug, a
         MemoryError, an OSError no one caught) is logged and started again:
-        the clock loop after 0.1 s, with both coil pins low meanwhile (and
-        after _CLOCK_FAILURES failures, each soon after its start, the
-        board resets: the store holds the position); the others after a
-        backoff from 1 s to 5 minutes, while the hands go on."""
+        the clock loop after 0.1 s, a pulse it had begun run out and both
+        coil pins low meanwhile (and after _CLOCK_FAILURES failures, each
+        soon after its start, the board resets: the store holds the
+        position); the others after a backoff from 1 s to 5 minutes, while
+        the hands go on. The handling itself allocates little, and a
+        MemoryError in it costs only the log line."""
         failures = 0
         while True:
             started = ticks_ms()
@@ -298,17 +364,43 @@ class Clock:
             except Exception as e:
                 now = ticks_ms()
                 failures = failures + 1 if ticks_diff(now, started) < _HEALTHY_MS else 1
-                self.board.led.problem(now, _TASK_SHOW_MS)
                 if name == "clock":
-                    self.board.motor.stop()  # never leave a coil driven
-                    if failures >= _CLOCK_FAILURES:
-                        log("clock: the clock loop failed %d times (%s: %s); resetting" % (failures, type(e).__name__, e))
-                        self.store.close()
-                        self.board.reset()
                     wait = 100
+                    await self.end_pulse()
+                    if failures >= _CLOCK_FAILURES:
+                        self.reset_after(failures, e)
                 else:
                     wait = 1000 << (failures - 1) if failures < 10 else _TASK_BACKOFF_MAX_MS
                     if wait > _TASK_BACKOFF_MAX_MS:
                         wait = _TASK_BACKOFF_MAX_MS
-                log("clock: the %s task failed (%s: %s); again in %d ms" % (name, type(e).__name__, e, wait))
+                try:
+                    self.board.led.problem(now, _TASK_SHOW_MS)
+                    log("clock: the %s task failed (%s: %s); again in %d ms" % (name, type(e).__name__, e, wait))
+                except MemoryError:
+                    pass
                 await asyncio.sleep_ms(wait)
+
+    async def end_pulse(self):
+        """Both coil pins low, but a pulse that has begun runs its length
+        first: cut short it might not turn the rotor, whose step the store
+        already counts."""
+        motor = self.board.motor
+        deadline = ticks_add(ticks_ms(), _PULSE_END_MS)
+        try:
+            while motor.busy and ticks_diff(deadline, ticks_ms()) > 0:
+                motor.poll(ticks_ms())
+                await asyncio.sleep_ms(1)
+        except Exception:
+            pass  # the motor itself failing: stop it now
+        try:
+            motor.stop()
+        except Exception:
+            pass
+
+    def reset_after(self, failures, e):
+        try:
+            log("clock: the clock loop failed %d times (%s: %s); resetting" % (failures, type(e).__name__, e))
+        except MemoryError:
+            pass
+        self.store.close()
+        self.board.reset()

@@ -24,6 +24,7 @@ import json
 import sys
 
 import modes
+from firmware.dns import is_ipv4
 from firmware.schedule import known, parse_schedule
 from firmware.sntp import split_host_port
 from firmware.tz import Zone
@@ -55,7 +56,7 @@ WIFI_KEYS = ("ssid", "password")
 
 # The key order is the order of checking: board before pins and unix,
 # modes before mode, pulse_ms before min_gap_ms.
-KEYS = ("board", "wifi", "ntp", "tz", "modes", "mode", "hands", "pulse_ms",
+KEYS = ("board", "wifi", "ntp", "dns", "tz", "modes", "mode", "hands", "pulse_ms",
         "min_gap_ms", "pulse_duty", "watchdog_ms", "schedule", "seed", "unix", "pins")
 
 _SHOW_MAX = 40  # characters of a bad value shown in a log line
@@ -87,6 +88,7 @@ def defaults(platform=None):
         "board": default_board(platform),
         "wifi": None,  # no network: the hands wait for a time
         "ntp": ["pool.ntp.org"],
+        "dns": None,  # the resolver the network gives (DHCP; a host's resolv.conf)
         "tz": "UTC0",
         "modes": list(modes.NAMES),
         "mode": modes.NAMES[0],
@@ -311,6 +313,20 @@ class _Checker:
             self.clean[key] = servers
         else:
             self.bad(key, "no usable server")
+
+    def _dns(self, key, value):
+        # An address, not a name: a resolver's own name could not be looked up.
+        host, port = None, None
+        if isinstance(value, str):
+            try:
+                host, port = split_host_port(value, 53)
+            except ValueError:
+                pass
+        if host is None or not is_ipv4(host):
+            self.bad(key, "must be a resolver's IPv4 address ('192.168.1.1' or '192.168.1.1:53'), not %s" % _show(value),
+                     "using the network's")
+        else:
+            self.clean[key] = value
 
     def _tz(self, key, value):
         try:

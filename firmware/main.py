@@ -22,7 +22,14 @@ def run(path="config.json"):
     clock, problems = prepare(path, boots)
     release("firmware.boot")
     gc.collect()
-    clock.start(problems, running=lambda: clear_boots(boots))
+    try:
+        clock.start(problems, running=lambda: clear_boots(boots))
+        log("clock: stopped")
+    except Exception as e:  # not KeyboardInterrupt: Ctrl-C at the REPL still stops it
+        log("clock: stopped (%s: %s)" % (type(e).__name__, e))
+    # The clock never ends by itself: start again, as from a power cut,
+    # rather than leave the hands standing at the REPL.
+    clock.board.reset()
 
 
 def release(name):

@@ -125,6 +125,10 @@ class SntpTimeout(SntpError):
     pass
 
 
+class NotResolved(SntpError):
+    """A name that did not resolve, waiting for its next try (Resolver)."""
+
+
 class Sample:
     """One validated measurement. Times in ms (and us) as integers.
 
@@ -318,31 +322,67 @@ class Resolver:
     """Caches name resolution: re-resolve after `refresh_ms`, or after
     `max_failures` failed queries in a row (the server may have moved).
     A lookup that fails keeps the last good address for another
-    `refresh_ms`: getaddrinfo blocks (for seconds on a board whose uplink
-    is down), so during an outage it runs at most once an hour per server.
-    `now` is ticks_ms(), compared with ticks_diff."""
+    `refresh_ms`; a name that never resolved is tried again after
+    `retry_ms`, doubling up to `retry_cap_ms` (4 h): each try costs a
+    round trip to the resolver, and the name may never resolve.
+    `now` is ticks_ms(), compared with ticks_diff.
+
+    The clock (firmware/clock.py) asks `cached()` and does the lookup itself
+    without blocking (firmware/dns.py), then reports it with `store()` or
+    `lookup_failed()`; `resolve()` does all of it with a blocking lookup."""
 
     refresh_ms = 3600000
     max_failures = 3
+    retry_ms = 60000
+    retry_cap_ms = 14400000
 
     def __init__(self, lookup=None):
         self._lookup = lookup or resolve
         self._cache = {}  # host_port -> [addr, resolved_at, failures]
+        self._waiting = {}  # host_port -> [next try at, wait]: never resolved
 
-    def resolve(self, host_port, now):
+    def cached(self, host_port, now):
+        """The address to use, or None when a lookup is due. SntpError while
+        a name that never resolved waits for its next try."""
         entry = self._cache.get(host_port)
         if entry is not None and entry[2] < self.max_failures and 0 <= ticks_diff(now, entry[1]) < self.refresh_ms:
             return entry[0]
+        waiting = self._waiting.get(host_port)
+        if entry is None and waiting is not None and ticks_diff(now, waiting[0]) < 0:
+            raise NotResolved("%s did not resolve; next try in %d s" % (host_port, ticks_diff(waiting[0], now) // 1000))
+        return None
+
+    def store(self, host_port, now, addr):
+        self._cache[host_port] = [addr, now, 0]
+        self._waiting.pop(host_port, None)
+
+    def lookup_failed(self, host_port, now):
+        """A lookup failed: the last good address (kept another
+        `refresh_ms`), or None and the ms until the next try as (None, ms)."""
+        entry = self._cache.get(host_port)
+        if entry is not None:
+            entry[1] = now  # no lookup again for refresh_ms
+            entry[2] = 0
+            return entry[0], 0
+        waiting = self._waiting.get(host_port)
+        wait = self.retry_ms if waiting is None else min(waiting[1] * 2, self.retry_cap_ms)
+        self._waiting[host_port] = [ticks_add(now, wait), wait]
+        return None, wait
+
+    def resolve(self, host_port, now):
+        """cached(), else a blocking lookup, reported."""
+        addr = self.cached(host_port, now)
+        if addr is not None:
+            return addr
         host, port = split_host_port(host_port)
         try:
             addr = self._lookup(host, port)
         except SntpError:
-            if entry is None:
+            old, _ = self.lookup_failed(host_port, now)
+            if old is None:
                 raise
-            entry[1] = now  # no lookup again for refresh_ms
-            entry[2] = 0
-            return entry[0]
-        self._cache[host_port] = [addr, now, 0]
+            return old
+        self.store(host_port, now, addr)
         return addr
 
     def failed(self, host_port):

@@ -128,6 +128,7 @@ class FileStore:
         self._record = bytearray(4)  # reused: save() allocates nothing
         self._file = None
         self._mark = 0  # the swap mark every save carries
+        self._mark_set = False  # by load() or reset(), or from the file at the first open
         self.damaged = False
         self.failing = None
         self.failures = 0
@@ -137,13 +138,20 @@ class FileStore:
 
     def load(self):
         self.damaged = False
-        try:
-            with open(self.position_path, "rb") as f:
-                data = f.read(8)
-        except OSError as e:
-            # ENOENT: never written. Anything else (EIO, a directory): the
-            # record is there but cannot be read.
-            self.damaged = not (e.args and e.args[0] == 2)
+        data = None
+        for _ in range(3):  # a passing error (EMFILE, ENOMEM) gets another try
+            try:
+                with open(self.position_path, "rb") as f:
+                    data = f.read(8)
+                break
+            except OSError as e:
+                if e.args and e.args[0] == 2:
+                    return None  # ENOENT: never written
+            except Exception:  # MemoryError
+                pass
+        if data is None:
+            # There, but it cannot be read (EIO, a directory): no position.
+            self.damaged = True
             return None
         found = newest(data)
         if found is None:
@@ -153,6 +161,7 @@ class FileStore:
             return None
         p, swap = found
         self._mark = _SWAP_MARK if swap else 0
+        self._mark_set = True
         # Open the file for the saves now, at boot, not at the first pulse:
         # opening allocates and takes time that a pulse cannot spare.
         if self._file is None:
@@ -171,18 +180,25 @@ class FileStore:
         return p, mode, swap
 
     def _open(self):
+        # Once load() or reset() has set the swap mark, the file's must not
+        # bring back an older one (a reopen after a failed write).
         try:
             self._file = open(self.position_path, "r+b")
-            found = newest(self._file.read(8))
-            self._mark = _SWAP_MARK if found is not None and found[1] else 0
+            if not self._mark_set:
+                found = newest(self._file.read(8))
+                self._mark = _SWAP_MARK if found is not None and found[1] else 0
+                self._mark_set = True
+            return
+        except OSError as e:
+            if not (e.args and e.args[0] == 2):
+                raise  # there but not openable now (EMFILE, EIO): keep it, try later
+        try:
+            os.mkdir(self.state_dir)
         except OSError:
-            try:
-                os.mkdir(self.state_dir)
-            except OSError:
-                pass  # already there
-            self._file = open(self.position_path, "w+b")
-            self._file.write(bytes(8))
-            self._file.flush()
+            pass  # already there
+        self._file = open(self.position_path, "w+b")
+        self._file.write(bytes(8))
+        self._file.flush()
 
     def save(self, p, mark=0):
         """Once per pulse: allocates nothing while the writes succeed,
@@ -229,14 +245,18 @@ class FileStore:
         self.close()  # the old handle may be broken
 
     def _note(self, e):
-        self.failing = "%s: %s" % (type(e).__name__, e)
         self.failures += 1
+        try:
+            self.failing = "%s: %s" % (type(e).__name__, e)
+        except MemoryError:  # no heap even for the message: a fixed one
+            self.failing = "MemoryError"
 
     def reset(self, p, swap=0):
         """Set a position that does not follow the last one (first boot,
         set-hands), and the coil swap with it: the other slot first says
         "just before p, a reset"."""
         self._mark = _SWAP_MARK if swap else 0
+        self._mark_set = True
         self._skip = 0  # a new position is worth a try at once
         self.damaged = False
         try:

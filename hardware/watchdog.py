@@ -1,12 +1,14 @@
-"""The hardware watchdog, started by the first feed.
+"""The hardware watchdog: started at boot (start_early), or by the first feed.
 
     dog = Watchdog(make, timeout_ms=8000)   # make(t) -> machine.WDT(timeout=t)
     dog.feed()                              # from the clock's own loop
 
 A machine.WDT cannot be stopped once started (not even by a soft reset on
-some ports), so building the board does not start it: the first `feed()`
-does, from the running firmware. A board imported at the REPL for
-tinkering is then never reset under the user's hands.
+some ports). The boot starts one first thing (firmware/boot.py, with
+`start_early`), so a boot that hangs or crashes resets the board rather
+than leave it at the REPL, and hands it to the board's Watchdog; building
+a board alone (at the REPL, for tinkering) starts none: then the first
+`feed()` does. `"watchdog_ms": 0` means none at all (for work at the REPL).
 
 Feed it from the loop that drives the pulses, and let that loop wake at
 least every few seconds (cap its sleep), so a stuck clock task resets the
@@ -37,3 +39,34 @@ def machine_watchdog(timeout_ms=8000):
         return machine.WDT(timeout=t)
 
     return Watchdog(make, timeout_ms)
+
+
+def start_early(timeout_ms, log=print):
+    """A machine.WDT running from now, for the boot (firmware/boot.py), so
+    a boot that hangs or crashes resets the board instead of leaving it at
+    the REPL; None on a host (no machine.WDT there) or for 0. The board's
+    Watchdog then feeds this one."""
+    if not timeout_ms:
+        return None
+    try:
+        import machine
+
+        make = machine.WDT
+    except (ImportError, AttributeError):  # the unix port, CPython
+        return None
+    try:
+        return make(timeout=timeout_ms)
+    except Exception as e:
+        log("boot: no watchdog (%s: %s)" % (type(e).__name__, e))
+        return None
+
+
+def power_on():
+    """Whether this boot follows a power-on, not a reset (the watchdog's, a
+    crash's, machine.reset()). False where the port cannot tell (unix)."""
+    try:
+        import machine
+
+        return machine.reset_cause() == machine.PWRON_RESET
+    except Exception:
+        return False

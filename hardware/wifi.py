@@ -137,6 +137,14 @@ class Wifi:
         except (OSError, TypeError, ValueError):
             return None
 
+    def dns(self):
+        """The resolver the network gave (DHCP), or None."""
+        try:
+            ip = self.wlan.ifconfig()[3]
+        except (OSError, AttributeError, IndexError, TypeError):
+            return None
+        return ip if ip and ip != "0.0.0.0" else None
+
     def _address(self):
         try:
             return self.wlan.ifconfig()[0]

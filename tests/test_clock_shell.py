@@ -1,0 +1,229 @@
+"""firmware/clock.py's and firmware/boot.py's own logic, on CPython: the
+task supervisor, the first time from a burst of agreeing replies, the boot
+counter and the safe config. (The shell running whole is the end-to-end
+tests' and the fault tests'.)
+"""
+
+import asyncio
+import types
+
+import pytest
+
+from firmware import boot, sntp
+from firmware import clock as shell
+
+
+@pytest.fixture(autouse=True)
+def sleep_ms(monkeypatch):
+    # MicroPython's asyncio.sleep_ms, on CPython's asyncio (fast: 1 ms is 0.1 ms).
+    async def sleep(ms):
+        await asyncio.sleep(ms / 10000)
+
+    monkeypatch.setattr(asyncio, "sleep_ms", sleep, raising=False)
+
+
+class Led:
+    def __init__(self):
+        self.problems = []
+
+    def problem(self, now, ms):
+        self.problems.append(ms)
+
+
+class Motor:
+    busy = False
+
+    def __init__(self):
+        self.stops = 0
+
+    def stop(self):
+        self.stops += 1
+
+    def poll(self, now):
+        self.busy = False
+
+
+def fake_clock(lines):
+    clock = object.__new__(shell.Clock)
+    clock.board = types.SimpleNamespace(led=Led(), motor=Motor(), watchdog=None, wifi=None)
+    clock.store = types.SimpleNamespace(close=lambda: lines.append("store closed"))
+
+    def reset():
+        lines.append("reset")
+        raise SystemExit(3)
+
+    clock.board.reset = reset
+    return clock
+
+
+def test_a_failing_task_is_started_again_with_doubling_waits(monkeypatch):
+    lines = []
+    monkeypatch.setattr(shell, "log", lines.append)
+    clock = fake_clock(lines)
+    runs = []
+
+    async def body():
+        runs.append(1)
+        if len(runs) <= 3:
+            raise OSError(24, "EMFILE")
+
+    asyncio.run(clock.supervise("ntp", body))
+    assert len(runs) == 4  # three failures, then it ran to its end
+    waits = [line.rsplit("again in ", 1)[1] for line in lines]
+    assert waits == ["1000 ms", "2000 ms", "4000 ms"]
+    assert lines[0] == "clock: the ntp task failed (OSError: [Errno 24] EMFILE); again in 1000 ms"
+    assert clock.board.led.problems == [shell._TASK_SHOW_MS] * 3
+
+
+def test_the_clock_loop_failing_again_and_again_resets_the_board(monkeypatch):
+    lines = []
+    monkeypatch.setattr(shell, "log", lines.append)
+    clock = fake_clock(lines)
+
+    async def body():
+        raise MemoryError("memory allocation failed")
+
+    with pytest.raises(SystemExit) as stopped:
+        asyncio.run(clock.supervise("clock", body))
+    assert stopped.value.code == 3
+    assert lines.count("clock: the clock task failed (MemoryError: memory allocation failed); again in 100 ms") == shell._CLOCK_FAILURES - 1
+    assert lines[-3:] == ["clock: the clock loop failed 5 times (MemoryError: memory allocation failed); resetting", "store closed", "reset"]
+    assert clock.board.motor.stops == shell._CLOCK_FAILURES  # the coil off each time
+
+
+def test_a_pulse_under_way_runs_its_length_before_the_coil_is_stopped():
+    lines = []
+    clock = fake_clock(lines)
+    motor = clock.board.motor
+    motor.busy = True
+    polls = []
+    motor.poll = lambda now: polls.append(now) or setattr(motor, "busy", len(polls) < 3)
+    asyncio.run(clock.end_pulse())
+    assert len(polls) == 3 and motor.stops == 1
+
+
+# -- the first time: a burst of agreeing replies -----------------------------------
+
+
+def sample(utc_ms, rx_ticks, delay_ms):
+    s = object.__new__(sntp.Sample)
+    s.t4_ms, s.offset_ms = utc_ms, 0
+    s.rx_ticks = rx_ticks
+    s.delay_ms, s.delay_us = delay_ms, delay_ms * 1000
+    return s
+
+
+def burst_of(replies, monkeypatch):
+    lines = []
+    monkeypatch.setattr(shell, "log", lines.append)
+    clock = fake_clock(lines)
+    given = list(replies)
+
+    async def ask(resolver, name):
+        return given.pop(0) if given else sntp.SntpError("no more")
+
+    clock.ask = ask
+    return asyncio.run(clock.ask_burst(None, "ntp.test")), len(replies) - len(given), lines
+
+
+def test_the_first_time_needs_two_replies_that_agree(monkeypatch):
+    a = sample(1_000_000, 100, 20)
+    b = sample(1_001_010, 1110, 4)  # 1 s later by both clocks, 10 ms apart: agrees
+    got, asked, _ = burst_of([a, b], monkeypatch)
+    assert got is b and asked == 2  # the shorter round trip of the two
+
+
+def test_a_reply_read_late_is_not_taken(monkeypatch):
+    # A stall of 8 s: the round trip says so, and the reply is not used.
+    stalled = sample(1_000_000, 100, 8000)
+    a = sample(1_001_000, 1100 + 4000, 6)  # disagrees with b by 4 s
+    b = sample(1_002_000, 2100, 5)
+    c = sample(1_003_000, 3100, 7)
+    got, asked, lines = burst_of([stalled, a, b, c], monkeypatch)
+    assert got is b and asked == 4
+    assert lines == ["ntp: ntp.test: 8000 ms round trip is too long to take the time from"]
+
+
+def test_no_two_that_agree_is_no_time(monkeypatch):
+    replies = [sample(1_000_000 + k * 1000, 100 + k * 1300, 5) for k in range(shell._BURST)]
+    got, asked, _ = burst_of(replies, monkeypatch)
+    assert isinstance(got, sntp.SntpError) and "no two of 4 replies from ntp.test agree" in got.reason
+
+
+def test_a_failed_query_ends_the_burst_with_its_error(monkeypatch):
+    err = sntp.SntpTimeout("no reply")
+    got, asked, _ = burst_of([err], monkeypatch)
+    assert got is err and asked == 1
+
+
+@pytest.mark.parametrize("gap, delays, ok", [(0, (10, 10), True), (20, (10, 10), True), (21, (10, 10), False), (-500, (990, 0), True)])
+def test_agreement_is_within_half_the_round_trips(gap, delays, ok):
+    a = sample(5000 + gap, 1000, delays[0])
+    b = sample(5000, 1000, delays[1])
+    assert shell.agree(a, b) is ok
+
+
+def test_agreement_is_wrap_safe():
+    period = 1 << 30  # CPython's ticks wrap as a board's do
+    a = sample(10_000_000, 5, 4)
+    b = sample(9_999_000, (5 - 1000) % period, 4)
+    assert shell.agree(a, b)
+
+
+# -- the boot counter and the safe config -------------------------------------------
+
+
+def test_boots_are_counted_until_one_runs_and_a_power_on_starts_afresh(tmp_path, monkeypatch):
+    monkeypatch.setattr(boot, "log", lambda line: None)
+    path = str(tmp_path / "boots.txt")
+    assert [boot.count_boot(path) for _ in range(4)] == [0, 1, 2, 3]
+    assert boot.count_boot(path, fresh=True) == 0  # plugged in: no failure known
+    assert open(path).read() == "1\n"
+    (tmp_path / "boots.txt").write_text("garbage")
+    assert boot.count_boot(path) == 0
+
+
+def test_no_flash_for_the_count_is_no_count_and_no_crash(tmp_path, monkeypatch):
+    lines = []
+    monkeypatch.setattr(boot, "log", lines.append)
+    assert boot.count_boot(str(tmp_path / "missing" / "boots.txt")) == 0
+    assert lines and lines[0].startswith("boot: cannot count boots in")
+
+
+def test_the_safe_config_keeps_what_finds_and_drives_the_hands(monkeypatch):
+    from firmware import config
+
+    cfg, problems = config.check({"board": "unix", "ntp": ["10.0.0.1"], "dns": "10.0.0.2", "tz": "CET-1CEST,M3.5.0,M10.5.0/3",
+                                  "mode": "rush", "schedule": [{"from": "23:00", "to": "07:00", "mode": "normal"}],
+                                  "pulse_ms": 50, "hands": "03:00:00"}, platform="linux")
+    assert problems == []
+    safe = boot.safe_config(cfg)
+    assert (safe["ntp"], safe["dns"], safe["tz"], safe["hands"], safe["pulse_ms"]) == (["10.0.0.1"], "10.0.0.2", cfg["tz"], "03:00:00", 50)
+    assert safe["mode"] == "normal" and safe["schedule"] == []
+    # A board the port is not: its own defaults, not the other board's pins.
+    other, _ = config.check({"board": "esp32", "pins": {"coil_a": 4}, "pulse_ms": 50}, platform="linux")
+    safe = boot.safe_config(other)
+    assert safe["board"] == config.default_board() and safe["pins"] == {} and safe["pulse_ms"] == 31
+
+
+def test_a_failing_store_is_logged_once_shown_while_it_lasts_and_its_end_said(monkeypatch):
+    lines = []
+    monkeypatch.setattr(shell, "log", lines.append)
+    clock = fake_clock(lines)
+    store = types.SimpleNamespace(failures=0, failing=None)
+    clock.store = store
+    clock.store_failures = 0
+    clock.store_failing = False
+    clock.check_store(0)
+    assert lines == [] and clock.board.led.problems == []
+    for k in range(3):  # a failure, and two failed tries after it
+        store.failures += 1
+        store.failing = "OSError: [Errno 5] EIO"
+        clock.check_store(k)
+    assert lines == ["store: cannot write (OSError: [Errno 5] EIO); the position is kept in RAM, trying again"]
+    assert clock.board.led.problems == [shell._STORE_SHOW_MS] * 3  # renewed at each try
+    store.failing = None
+    clock.check_store(5)
+    clock.check_store(6)
+    assert lines[1:] == ["store: writing again"]
+    assert clock.board.led.problems[-1] == 0  # the pattern ends
