@@ -82,6 +82,8 @@ def build(path, safe, dog):
 
             board.watchdog = Watchdog(None)
         board.watchdog.wdt = dog
+    if board.watchdog is None:
+        release("hardware.watchdog")  # imported for start_early only
     gc.collect()
     from firmware.clock import Clock
 

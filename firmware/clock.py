@@ -26,7 +26,7 @@ try:
 except ImportError:  # MicroPython before 1.21
     import uasyncio as asyncio
 
-from firmware import dns, sntp
+from firmware import sntp
 from firmware.controller import Controller
 from firmware.schedule import parse_schedule
 from firmware.states import SET_RUN, STATE_NAMES
@@ -107,6 +107,7 @@ class Clock:
         self.store_failures = 0  # the store's count when last looked at
         self.store_failing = False
         self.running = None
+        self.resolver = sntp.Resolver()
         if self.ctl.lost:
             log("store: the saved position cannot be read (%s); the hands stay still: set them (long press)" % self.store.position_path)
         self.wake = self.ctl.start(ticks_ms())
@@ -211,7 +212,7 @@ class Clock:
 
     async def run_ntp(self):
         policy = self.new_policy()
-        resolver = sntp.Resolver()
+        resolver = self.resolver  # the Clock's: its cache and backoffs outlive a restart of this task
         good = 0
         while True:
             wait = policy.wait_ms(ticks_ms())
@@ -294,18 +295,20 @@ class Clock:
         host, port = sntp.split_host_port(name)
         try:
             addr = await self.lookup(host, port)
-        except (dns.DnsError, sntp.SntpError) as e:
+        except Exception as e:  # DnsError, SntpError, OSError from a numeric getaddrinfo
             old, wait = resolver.lookup_failed(name, ticks_ms())
             if old is not None:
                 return old
             raise sntp.SntpError("cannot resolve %s (%s); next try in %d min (an IP address in config.json's ntp needs no lookup)"
-                                 % (host, e.reason, wait // 60000 or 1))
+                                 % (host, getattr(e, "reason", e), wait // 60000 or 1))
         resolver.store(name, ticks_ms(), addr)
         return addr
 
     async def lookup(self, host, port):
-        if dns.is_ipv4(host):
-            return dns.socket_address(host, port)
+        if sntp.is_ipv4(host):
+            return sntp.socket_address(host, port)
+        from firmware import dns  # only for a name: a clock given addresses never loads it
+
         wifi = self.board.wifi
         server = self.cfg.get("dns") or (wifi.dns() if wifi is not None else dns.resolver_of_host())
         if server:

@@ -24,9 +24,8 @@ import json
 import sys
 
 import modes
-from firmware.dns import is_ipv4
 from firmware.schedule import known, parse_schedule
-from firmware.sntp import split_host_port
+from firmware.sntp import is_ipv4, split_host_port
 from firmware.tz import Zone
 
 BOARDS = ("esp32c3", "esp32", "rp2", "unix")

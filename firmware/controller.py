@@ -100,9 +100,9 @@ class Controller:
             self.p = hands % HALF_DAY
             self.swap = 0
             name = mode if mode in self.cycle else self.cycle[0]
-            if not self.lost:  # the damaged record stays until set-hands
+            if not self.lost:  # a damaged record, and the mode saved with it, stay until set-hands
                 store.reset(self.p, self.swap)
-            store.save_settings(name)
+                store.save_settings(name)
         else:
             self.p, name, self.swap = saved
             if name not in self.cycle:

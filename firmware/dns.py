@@ -9,8 +9,10 @@ firmware/sntp.py asks a time server: a non-blocking socket, polled from
 asyncio, given up after `timeout_ms`. The resolver is the network's (the
 DHCP one on a board, /etc/resolv.conf's on a host) or config.json's `dns`.
 
-An IPv4 literal needs no query; the socket address for either comes from
-getaddrinfo() with the number, which never asks the network.
+An IPv4 literal needs no query (firmware/clock.py does not even load this
+module for one); the socket address for either comes from getaddrinfo()
+with the number, which never asks the network (firmware/sntp.py,
+socket_address).
 """
 
 import select
@@ -25,6 +27,7 @@ except ImportError:  # CPython
         return x
 
 
+from firmware.sntp import is_ipv4, socket_address
 from firmware.ticks import ticks_add, ticks_diff, ticks_ms
 
 try:
@@ -42,7 +45,11 @@ except ImportError:
 _PORT = const(53)
 _TYPE_A = const(1)
 _CLASS_IN = const(1)
-_MAX_REPLY = const(512)  # a reply over UDP is at most this long (RFC 1035)
+# Read at most this much of a reply (UDP allows 512, RFC 1035): one A
+# question's answer is about 60 bytes, pool.ntp.org's four about 110; a
+# longer one is cut, and its first address still read. A smaller buffer
+# is easier to find in a fragmented heap.
+_MAX_REPLY = const(256)
 TIMEOUT_MS = const(2000)
 
 
@@ -52,17 +59,6 @@ class DnsError(Exception):
     def __init__(self, reason):
         super().__init__(reason)
         self.reason = reason
-
-
-def is_ipv4(text):
-    """'192.168.1.10' and the like (four numbers 0..255)."""
-    parts = text.split(".")
-    if len(parts) != 4:
-        return False
-    for part in parts:
-        if not part or len(part) > 3 or not part.isdigit() or int(part) > 255:
-            return False
-    return True
 
 
 def query(name, ident):
@@ -124,12 +120,6 @@ def parse(data, ident, name=""):
             return "%d.%d.%d.%d" % (data[i], data[i + 1], data[i + 2], data[i + 3])
         i += length  # a CNAME (its A record follows) or another type
     raise DnsError("no IPv4 address for %s" % name)
-
-
-def socket_address(ip, port):
-    """The socket address of a numeric IPv4 address: getaddrinfo() with a
-    number never asks the network."""
-    return socket.getaddrinfo(ip, port, socket.AF_INET, socket.SOCK_DGRAM)[0][-1]
 
 
 def resolver_of_host(path="/etc/resolv.conf"):

@@ -295,6 +295,23 @@ def split_host_port(text, port=PORT):
     return host, port
 
 
+def is_ipv4(text):
+    """'192.168.1.10' and the like (four numbers 0..255)."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return False
+    for part in parts:
+        if not part or len(part) > 3 or not part.isdigit() or int(part) > 255:
+            return False
+    return True
+
+
+def socket_address(ip, port):
+    """The socket address of a numeric IPv4 address: getaddrinfo() with a
+    number never asks the network."""
+    return socket.getaddrinfo(ip, port, socket.AF_INET, socket.SOCK_DGRAM)[0][-1]
+
+
 def resolve(host, port=PORT):
     """The first IPv4 socket address of host:port. Blocks (DNS); see Resolver."""
     try:

@@ -11,6 +11,7 @@ to end test's (tests/test_firmware_e2e.py).
 
 import os
 import random
+import re
 import subprocess
 import time
 
@@ -88,14 +89,12 @@ def test_failing_store_writes_cost_no_minute_and_no_position(board, shim, tmp_pa
     wait_until_true(boundaries[1] + 2000)
     assert saved_position(board) == stale  # nothing reached the flash meanwhile
     flag.unlink()
-    boundaries.append(first + 120000)
     # The longest wait between two tries is 512 saves; here, after 2 minutes,
     # it is under 128.
     wait_for_console(board, "store: writing again", after="store: cannot write", timeout_s=150)
     on_flash = saved_position(board)
     shown = replay(board.watcher.pulses(), Rotor(*boot_rotor)).shown
     assert (on_flash - shown) % HALF_DAY in (0, 1, HALF_DAY - 1), (on_flash, shown)
-    wait_until_true(boundaries[-1] + 1000)
     board.stop()
     pulses = board.watcher.pulses()
     console = console_of(board)
@@ -169,7 +168,8 @@ def test_a_task_that_fails_is_started_again_and_the_hands_go_on(board, shim, tmp
     pulses = board.watcher.pulses()
     console = console_of(board)
     assert "Traceback" not in console, console[-3000:]
-    assert "clock: the ntp task failed (OSError: [Errno 24] EMFILE); again in 1000 ms" in console, console[-3000:]
+    # (MicroPython names no errno it has no name for: "OSError: 24".)
+    assert re.search(r"clock: the ntp task failed \(OSError: (\[Errno 24\] EMFILE|24)\); again in 1000 ms", console), console[-3000:]
     assert_motor_limits(pulses)
     assert check_boundaries(pulses, Rotor(hands, (hands - 1) % 2), boundaries) == [], console[-3000:]
 
@@ -231,8 +231,9 @@ def test_a_resolver_that_never_answers_costs_no_minute(board):
         board.start()
         wait_for_console(board, "ntp: time from ntp.test", after="clock: board", timeout_s=90)
         first = next_boundary(true_ms() + 5000)
-        boundaries = [first, first + 60000, first + 120000]
+        boundaries = [first, first + 60000]
         wait_until_true(boundaries[-1] + 1000)
+        wait_for_console(board, "next try in 2 min", after="clock: board", timeout_s=150)  # it backs off
         board.stop()
         asked = list(resolver.asked)
     pulses = board.watcher.pulses()
@@ -240,7 +241,6 @@ def test_a_resolver_that_never_answers_costs_no_minute(board):
     assert "Traceback" not in console, console[-3000:]
     hint = "ntp: never.test:%d: cannot resolve never.test (no answer from %s within 2000 ms); next try in 1 min" % (port, resolver.address.split(":")[0])
     assert hint + " (an IP address in config.json's ntp needs no lookup)" in console, console[-3000:]
-    assert "next try in 2 min" in console, console[-3000:]  # it backs off
     assert asked.count("ntp.test") == 1  # cached after that
     assert 2 <= asked.count("never.test") <= 4, asked
     assert_motor_limits(pulses)

@@ -42,7 +42,7 @@ START_DIAL = 11 * 3600 + 52 * 60  # 11:52:00 on the dial, at the fixture
 # The 32-bit build's hard heap caps (DESIGN.md section 11; ARCHITECTURE.md,
 # Memory, has the figures): .mpy files on the filesystem, and frozen.
 # CLOCK_HEAP_CAP / CLOCK_FROZEN_CAP try others (to find the lowest that holds).
-HEAP_CAP = int(os.environ.get("CLOCK_HEAP_CAP", 80000))
+HEAP_CAP = int(os.environ.get("CLOCK_HEAP_CAP", 88000))
 FROZEN_CAP = int(os.environ.get("CLOCK_FROZEN_CAP", 28000))
 TZ = "CET-1CEST,M3.5.0,M10.5.0/3"
 IANA = "Europe/Berlin"
