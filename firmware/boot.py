@@ -164,15 +164,16 @@ def count_boot(boots, fresh=False):
 
 
 def early_watchdog_ms(path):
-    """watchdog_ms as deploy checked it (0: none), or 8000, the longest
-    every board allows, when checked.json cannot tell."""
+    """0 when deploy checked a config with no watchdog; else 8000, the
+    longest every board allows: a boot takes seconds, and a shorter
+    timeout from the config could reset every boot before its first feed
+    (safe mode included). Once started, that one runs the clock too."""
     try:
         import json
 
         with open(path[: path.rfind("/") + 1] + CHECKED) as f:
-            ms = json.load(f)["config"]["watchdog_ms"]
-        if isinstance(ms, int) and 0 <= ms <= 8000:
-            return ms
+            if json.load(f)["config"]["watchdog_ms"] == 0:
+                return 0
     except Exception:
         pass
     return 8000
@@ -182,7 +183,7 @@ def safe_config(cfg):
     """The config a safe boot runs: what finds the time and shows it (Wi-Fi,
     NTP, resolver, zone, the unix board's files) and, on the board the
     config names, what drives its coil (pins, pulse_ms, pulse_duty,
-    min_gap_ms, the watchdog: wrong ones would step the hands wrongly)
+    min_gap_ms: wrong ones would step the hands wrongly)
     kept; everything else the default: the first mode, no schedule, no
     optional services, and the board this port suggests if the config's
     is not it."""
@@ -191,7 +192,7 @@ def safe_config(cfg):
     safe = config.defaults()
     keep = ["wifi", "ntp", "dns", "tz", "hands", "unix"]
     if cfg["board"] == safe["board"]:
-        keep += ["pins", "pulse_ms", "pulse_duty", "min_gap_ms", "watchdog_ms"]
+        keep += ["pins", "pulse_ms", "pulse_duty", "min_gap_ms"]
     for key in keep:
         safe[key] = cfg[key]
     return safe

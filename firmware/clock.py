@@ -296,7 +296,7 @@ class Clock:
         try:
             addr = await self.lookup(host, port)
         except Exception as e:  # DnsError, SntpError, OSError from a numeric getaddrinfo
-            old, wait = resolver.lookup_failed(name, ticks_ms())
+            old, wait = resolver.lookup_failed(name, ticks_ms(), None if self.timebase.synced else _NO_TIME_CAP_MS)
             if old is not None:
                 return old
             raise sntp.SntpError("cannot resolve %s (%s); next try in %d min (an IP address in config.json's ntp needs no lookup)"
@@ -313,7 +313,7 @@ class Clock:
         server = self.cfg.get("dns") or (wifi.dns() if wifi is not None else dns.resolver_of_host())
         if server:
             return await dns.lookup_async(host, port, server)
-        if self.timebase.synced:
+        if self.timebase.synced or self.ctl.due is not None:  # (set-hands moves the hands without a time)
             raise sntp.SntpError("no resolver known to ask without blocking")
         # No resolver to ask: getaddrinfo blocks, so only while the hands
         # stand still anyway for want of a time, and fed the whole watchdog time.

@@ -166,12 +166,15 @@ async def lookup_async(name, port, resolver, timeout_ms=TIMEOUT_MS, step_ms=5):
                     data = sock.recv(_MAX_REPLY)
                 except OSError as e:
                     raise DnsError("no answer from %s: %s" % (resolver, e))
-                try:
-                    return socket_address(parse(data, ident, name), port)
-                except DnsError as e:
-                    if "not the reply" not in e.reason:
-                        raise
-                    # A stray datagram: wait on for ours.
+                # Ours: our ident and our question echoed (a blind spoofer
+                # must guess both the ident and the port); else a stray
+                # datagram, and we wait on for ours.
+                if data[12 : len(packet)] == packet[12:]:
+                    try:
+                        return socket_address(parse(data, ident, name), port)
+                    except DnsError as e:
+                        if "not the reply" not in e.reason:
+                            raise
             if ticks_diff(deadline, ticks_ms()) <= 0:
                 raise DnsError("no answer from %s within %d ms" % (resolver, timeout_ms))
             await _sleep_ms(step_ms)

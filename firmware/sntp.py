@@ -301,7 +301,12 @@ def is_ipv4(text):
     if len(parts) != 4:
         return False
     for part in parts:
-        if not part or len(part) > 3 or not part.isdigit() or int(part) > 255:
+        if not 0 < len(part) <= 3:
+            return False
+        for char in part:
+            if not "0" <= char <= "9":  # ASCII only (CPython's isdigit takes others)
+                return False
+        if int(part) > 255:
             return False
     return True
 
@@ -373,9 +378,11 @@ class Resolver:
         self._cache[host_port] = [addr, now, 0]
         self._waiting.pop(host_port, None)
 
-    def lookup_failed(self, host_port, now):
+    def lookup_failed(self, host_port, now, cap_ms=None):
         """A lookup failed: the last good address (kept another
-        `refresh_ms`), or None and the ms until the next try as (None, ms)."""
+        `refresh_ms`), or None and the ms until the next try as (None, ms).
+        `cap_ms`: the longest wait (the clock's while it has no time yet: a
+        resolver that comes back must not leave the hands standing for hours)."""
         entry = self._cache.get(host_port)
         if entry is not None:
             entry[1] = now  # no lookup again for refresh_ms
@@ -383,6 +390,8 @@ class Resolver:
             return entry[0], 0
         waiting = self._waiting.get(host_port)
         wait = self.retry_ms if waiting is None else min(waiting[1] * 2, self.retry_cap_ms)
+        if cap_ms is not None and wait > cap_ms:
+            wait = cap_ms
         self._waiting[host_port] = [ticks_add(now, wait), wait]
         return None, wait
 

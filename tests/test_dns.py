@@ -76,6 +76,7 @@ def test_replies(what, data, want):
 @settings(max_examples=500, deadline=None)
 def test_garbage_is_a_dns_error_never_a_crash(data):
     parse_here(data)  # only DnsError may come out
+    parse_here(b"\x00\x07\x81\x80" + data)  # past the header check: our ident, a reply
 
 
 @given(st.lists(st.sampled_from([b"\x00", b"\xc0\x0c", b"\x03abc", b"\x3f", b"\x01", b"\xff", b"\x00\x01\x00\x01"]), max_size=12))
@@ -113,7 +114,7 @@ def test_micropython_parses_as_cpython_does(micropython):
 
 def test_is_ipv4():
     assert dns.is_ipv4("192.168.1.1") and dns.is_ipv4("0.0.0.0")
-    for text in ("256.1.1.1", "1.2.3", "a.b.c.d", "1.2.3.4.5", "", "1..2.3", "01234.1.1.1"):
+    for text in ("256.1.1.1", "1.2.3", "a.b.c.d", "1.2.3.4.5", "", "1..2.3", "01234.1.1.1", "\uff11.1.1.1"):
         assert not dns.is_ipv4(text), text
 
 

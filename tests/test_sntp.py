@@ -909,3 +909,27 @@ finally:
 
     port = free_udp_port()
     assert micropython.run(code % (port, port)).split() == ["none"]
+
+
+def test_a_name_that_never_resolves_is_tried_again_ever_less_often():
+    r = sntp.Resolver()
+    period = 1 << 30
+    now = period - 30_000  # across the ticks wrap
+    waits = []
+    for _ in range(12):
+        assert r.cached("never.example", now) is None  # a lookup is due
+        old, wait = r.lookup_failed("never.example", now)
+        assert old is None
+        waits.append(wait)
+        with pytest.raises(sntp.NotResolved):
+            r.cached("never.example", (now + wait - 1) % period)  # not yet: no lookup
+        now = (now + wait) % period
+    assert waits[:3] == [60_000, 120_000, 240_000] and waits[-1] == 14_400_000 == max(waits)
+    r.store("never.example", now, ("10.0.0.9", 123))  # resolved at last
+    assert r.cached("never.example", now) == ("10.0.0.9", 123)
+
+
+def test_before_the_first_time_a_name_is_tried_again_at_least_every_cap():
+    r = sntp.Resolver()
+    waits = [r.lookup_failed("n.example", 0, cap_ms=60_000)[1] for _ in range(6)]
+    assert waits == [60_000] * 6
