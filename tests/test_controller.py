@@ -123,6 +123,19 @@ def test_hands_given_at_first_boot_are_brought_to_time():
     assert world.rotor.shown == world.store.p == target_at(start + 3600 * 1000)
 
 
+def stop_the_second_hand_at_12(world):
+    """Set-hands' first steps, as a user: a long press, and a press when the
+    second hand, going round, points at 12."""
+    world.press("long_press")
+    t = world.true_ms
+    while world.rotor.shown % 60 != 0:
+        t += 50
+        world.run_until(t)
+    world.press("press")
+    world.run_until(t + 3000)
+    assert world.rotor.shown % 60 == 0  # it stopped there
+
+
 def set_hands_as_a_user(rotor_polarity):
     """The whole procedure; returns the coil swap it learnt."""
     start = utc_ms(2026, 6, 1, 10, 0, 0)
@@ -132,15 +145,7 @@ def set_hands_as_a_user(rotor_polarity):
     world.rotor.shown = 7 * 3600 + 13 * 60 + 27
     world.rotor.last_polarity = rotor_polarity
     world.run_until(start + 5000)
-    world.press("long_press")
-    # The second hand runs round; press when it points at 12.
-    t = world.true_ms
-    while world.rotor.shown % 60 != 0:
-        t += 50
-        world.run_until(t)
-    world.press("press")
-    world.run_until(t + 3000)
-    assert world.rotor.shown % 60 == 0  # it stopped there
+    stop_the_second_hand_at_12(world)
     # Turn the knob to 12:00 (the second hand does not move with it).
     world.rotor.shown = 0
     world.press("long_press")
@@ -261,13 +266,7 @@ def test_an_unreadable_position_keeps_the_hands_still_until_set_hands():
     world.run_until(start + 20 * 60 * 1000)
     assert world.pulses[-1][0] <= start + 5000  # twenty minutes, hands still
     assert world.store.p is None  # nothing guessed was written
-    world.press("long_press")
-    t = world.true_ms
-    while world.rotor.shown % 60 != 0:
-        t += 50
-        world.run_until(t)
-    world.press("press")
-    world.run_until(t + 3000)
+    stop_the_second_hand_at_12(world)
     world.rotor.shown = 0  # the knob turned to 12:00
     world.press("long_press")
     assert not world.controller.lost and world.store.p == 0
