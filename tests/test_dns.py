@@ -5,7 +5,6 @@ asked without stopping the event loop.
 """
 
 import asyncio
-import json
 import socket
 import struct
 import threading

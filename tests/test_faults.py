@@ -29,7 +29,6 @@ from tests.test_firmware_e2e import (  # noqa: F401 (board is a fixture)
     hms,
     next_boundary,
     replay,
-    set_hands,
     target,
     true_ms,
     wait_for_console,
