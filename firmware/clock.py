@@ -111,6 +111,8 @@ class Clock:
         if self.ctl.lost:
             log("store: the saved position cannot be read (%s); the hands stay still: set them (long press)" % self.store.position_path)
         self.wake = self.ctl.start(ticks_ms())
+        if self.store.unreadable is not None:
+            log("store: %s cannot be read (%s); the mode is config.json's until one is picked" % (self.store.settings_path, self.store.unreadable))
         self.state = None
         self.mode = None
         self.note()

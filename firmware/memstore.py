@@ -14,6 +14,7 @@ class MemoryStore:
         self.swap = 0
         self.writes = 0
         self.damaged = False
+        self.unreadable = None
         self.failing = None
         self.failures = 0
 

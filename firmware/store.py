@@ -122,6 +122,7 @@ class FileStore:
     this file keeps each commit small (fewer erases; ARCHITECTURE.md)."""
 
     def __init__(self, directory="."):
+        self.directory = directory
         self.state_dir = directory + "/state"
         self.position_path = self.state_dir + "/position.bin"
         self.settings_path = directory + "/settings.json"
@@ -130,11 +131,13 @@ class FileStore:
         self._mark = 0  # the swap mark every save carries
         self._mark_set = False  # by load() or reset(), or from the file at the first open
         self.damaged = False
+        self.unreadable = None  # why settings.json could not be read (None: read, or never written)
         self.failing = None
         self.failures = 0
         self._skip = 0  # saves left to skip before the next try
         self._backoff = 0
         self._whole = True  # both slots hold this store's record
+        self._pending = None  # a mode that could not be saved yet
 
     def load(self):
         self.damaged = False
@@ -170,11 +173,13 @@ class FileStore:
             except Exception as e:
                 self._failed(e)
         mode = None
+        self.unreadable = None
         try:
             with open(self.settings_path) as f:
                 mode = json.loads(f.read(_SETTINGS_MAX)).get("mode")
-        except Exception:  # lost, damaged, huge, a directory: the default mode
-            pass
+        except Exception as e:  # damaged, huge, a directory: the default mode, and the clock says why
+            if not (isinstance(e, OSError) and e.args and e.args[0] == 2):  # ENOENT: never written
+                self.unreadable = type(e).__name__
         if not isinstance(mode, str):
             mode = None
         return p, mode, swap
@@ -192,10 +197,11 @@ class FileStore:
         except OSError as e:
             if not (e.args and e.args[0] == 2):
                 raise  # there but not openable now (EMFILE, EIO): keep it, try later
-        try:
-            os.mkdir(self.state_dir)
-        except OSError:
-            pass  # already there
+        for folder in (self.directory, self.state_dir):  # the board's store folder may be missing too
+            try:
+                os.mkdir(folder)
+            except OSError:
+                pass  # already there
         self._file = open(self.position_path, "w+b")
         self._file.write(bytes(8))
         self._file.flush()
@@ -218,7 +224,10 @@ class FileStore:
             return
         if self.failing is not None:
             self.failing = None
-            self._backoff = 0
+            if self._backoff:  # the position's writes had failed: the flash is back
+                self._backoff = 0
+                if self._pending is not None:
+                    self.save_settings(self._pending)  # the mode picked meanwhile
 
     def _write(self, p, mark):
         if self._file is None:
@@ -268,6 +277,8 @@ class FileStore:
         self._whole = True
         self.failing = None
         self._backoff = 0
+        if self._pending is not None:
+            self.save_settings(self._pending)
 
     def save_settings(self, mode):
         """Rare (a mode change); a failure is noted, the mode kept in RAM."""
@@ -276,7 +287,9 @@ class FileStore:
             with open(tmp, "w") as f:
                 json.dump({"mode": mode}, f)
             os.rename(tmp, self.settings_path)
+            self._pending = None
         except Exception as e:
+            self._pending = mode  # written when the position's writes work again
             self._note(e)
 
     def close(self):

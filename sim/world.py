@@ -80,6 +80,7 @@ class World:
         schedule=(),
         poll_ms=64000,
         ticks_origin=PERIOD - 5 * 60 * 1000,
+        store=None,
     ):
         self.true_ms = start_utc_ms
         self.zone = Zone(tz)
@@ -93,7 +94,7 @@ class World:
         self.schedule = schedule
         self.ntp_delay_ms = ntp_delay_ms
         self.poll_ms = poll_ms
-        self.store = MemoryStore()
+        self.store = MemoryStore() if store is None else store  # the flash: it outlives a power cut
         self.slew_ppm = 500  # how fast the time base works off a small error
         self.pulses = []  # [true utc ms, polarity, p after]
         self.mode_changes = []  # [true utc ms, name]

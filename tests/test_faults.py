@@ -9,15 +9,17 @@ store's files fail with EIO, or socket() fails with EMFILE. The harness
 to end test's (tests/test_firmware_e2e.py).
 """
 
+import json
 import os
 import random
 import re
+import signal
 import subprocess
 import time
 
 import pytest
 
-from firmware.store import HALF_DAY, newest
+from firmware.store import HALF_DAY, FileStore, newest
 from tests.conftest import need
 from tests.peers import ROOT
 from tests.test_firmware_e2e import (  # noqa: F401 (board is a fixture)
@@ -71,12 +73,20 @@ def saved_position(board):
 @ALL_PORTS
 @pytest.mark.timeout(600)
 def test_failing_store_writes_cost_no_minute_and_no_position(board, shim, tmp_path):
-    """The flash fails (EIO) for two minutes: the clock ticks on with the
+    """The flash fails (EIO, or ENOSPC: full) for two minutes: the clock ticks on with the
     position in RAM and logs it; when writes work again the record on
     flash is the hands' position again. (The LED's problem pattern for it
     is tests/test_clock_shell.py's; a damaged record's, below, is seen.)"""
     flag = tmp_path / "fail-writes"
-    board.env = {"LD_PRELOAD": str(shim), "FAIL_WRITES_MATCH": str(board.folder / "data"), "FAIL_WRITES_WHILE": str(flag)}
+    # A worn flash (EIO) on one port, a full one (ENOSPC) on the other: the
+    # store takes both alike, and a run each would double the time.
+    errno = 5 if word_bits(board.binary) == 64 else 28
+    board.env = {
+        "LD_PRELOAD": str(shim),
+        "FAIL_WRITES_MATCH": str(board.folder / "data"),
+        "FAIL_WRITES_WHILE": str(flag),
+        "FAIL_WRITES_ERRNO": str(errno),
+    }
     hands, first = board.boot_in_sync("vetinari")
     boot_rotor = (hands, (hands - 1) % 2)
     time.sleep(5)
@@ -100,6 +110,108 @@ def test_failing_store_writes_cost_no_minute_and_no_position(board, shim, tmp_pa
     assert "Traceback" not in console and "MemoryError" not in console, console[-3000:]
     assert_motor_limits(pulses)
     assert check_boundaries(pulses, Rotor(*boot_rotor), boundaries) == [], console[-3000:]
+
+
+@ALL_PORTS
+@pytest.mark.timeout(600)
+def test_a_read_only_store_from_the_first_boot_costs_no_minute_and_no_mode(board, shim, tmp_path):
+    """The store's folder is read-only from the first boot on (a mount gone
+    read-only): the clock takes the config's hands, keeps its position in
+    RAM and says so; a press changes the mode all the same. When the flash
+    takes writes again, the position and the mode picked meanwhile are
+    written."""
+    flag = tmp_path / "read-only"
+    flag.touch()
+    board.env = {"LD_PRELOAD": str(shim), "FAIL_WRITES_MATCH": str(board.folder / "data"), "FAIL_READONLY_WHILE": str(flag)}
+    hands, first = board.boot_in_sync("vetinari")
+    wait_for_console(board, "store: cannot write (OSError", after="clock: board", timeout_s=60)
+    wait_for_console(board, "ntp: time from", after="clock: board", timeout_s=60)
+    board.press()
+    wait_for_console(board, "button: press", after="clock: board", timeout_s=10)
+    boundaries = [first, first + 60000, first + 120000]
+    wait_until_true(boundaries[0] + 2000)
+    assert not (board.folder / "data" / "settings.json").exists()
+    flag.unlink()
+    # The waits between tries double from the boot on: the next is under
+    # 128 saves away.
+    wait_for_console(board, "store: writing again", after="store: cannot write", timeout_s=150)
+    on_flash = saved_position(board)
+    shown = replay(board.watcher.pulses(), Rotor(hands, (hands - 1) % 2)).shown
+    wait_until_true(boundaries[-1] + 2000)
+    board.stop()
+    console = console_of(board)
+    picked = re.findall(r"clock: \w+, mode (\w+)", console)[-1]
+    assert picked != "vetinari", console[-3000:]
+    assert json.loads((board.folder / "data" / "settings.json").read_text()) == {"mode": picked}
+    assert (on_flash - shown) % HALF_DAY in (0, 1, HALF_DAY - 1), (on_flash, shown)
+    assert re.search(r"store: cannot write \(OSError: (\[Errno 30\] EROFS|30)\)", console), console[-3000:]
+    assert "Traceback" not in console and "MemoryError" not in console, console[-3000:]
+    pulses = board.watcher.pulses()
+    assert_motor_limits(pulses)
+    assert check_boundaries(pulses, Rotor(hands, (hands - 1) % 2), boundaries) == [], console[-3000:]
+
+
+@pytest.mark.parametrize(
+    "board, damage",
+    [("64bit", "a megabyte"), ("32bit", "a directory")],
+    indirect=["board"],
+)
+@pytest.mark.timeout(600)
+def test_settings_that_cannot_be_read_or_written_are_said_and_cost_no_minute(board, damage):
+    """settings.json is a megabyte of JSON, or a directory: the clock boots
+    in the config's mode and says why; a press still changes the mode (the
+    save fails on a directory, and is said); every minute is right."""
+    hands = target(true_ms() + 3000)
+    board.deploy("vetinari", hms(hands))
+    FileStore(str(board.folder / "data")).reset(hands)  # a clock that ran before
+    settings_file = board.folder / "data" / "settings.json"
+    if damage == "a directory":
+        settings_file.mkdir()
+    else:
+        settings_file.write_text(json.dumps({"mode": "rush", "pad": "x" * 1000000}))
+    board.start()
+    first = next_boundary(true_ms() + 30000)
+    wait_for_console(board, "ntp: time from", after="clock: board", timeout_s=60)
+    assert "store: data/settings.json cannot be read (" in console_of(board)  # said at boot, before the board's line
+    board.press()
+    wait_for_console(board, "button: press", after="clock: board", timeout_s=10)
+    boundaries = [first, first + 60000]
+    wait_until_true(boundaries[-1] + 2000)
+    board.stop()
+    console = console_of(board)
+    modes = re.findall(r"clock: \w+, mode (\w+)", console)
+    assert modes[0] == "vetinari" and modes[-1] != "vetinari", console[-3000:]
+    if damage == "a directory":
+        assert "store: cannot write (OSError" in console, console[-3000:]
+    assert "Traceback" not in console and "MemoryError" not in console, console[-3000:]
+    pulses = board.watcher.pulses()
+    assert_motor_limits(pulses)
+    assert check_boundaries(pulses, Rotor(hands, (hands - 1) % 2), boundaries) == [], console[-3000:]
+
+
+@pytest.mark.parametrize("board", ["32bit"], indirect=True)  # the board-like port; the 64-bit one is the same code
+@pytest.mark.timeout(600)
+def test_a_stalled_processor_catches_up_and_the_minutes_after_are_right(board):
+    """The whole process stops for 8 s (SIGSTOP, as a stalled processor or
+    a debugger): no pulse then; after it the clock finds the hands behind,
+    catches up, and the next minutes are right."""
+    hands, first = board.boot_in_sync("normal")
+    wait_for_console(board, "ntp: time from", after="clock: board", timeout_s=60)
+    wait_until_true(first + 20000)
+    board.proc.send_signal(signal.SIGSTOP)
+    stopped = true_ms()
+    time.sleep(8)
+    board.proc.send_signal(signal.SIGCONT)
+    resumed = true_ms()
+    boundaries = [first, next_boundary(resumed + 10000), next_boundary(resumed + 10000) + 60000]
+    wait_until_true(boundaries[-1] + 2000)
+    board.stop()
+    console = console_of(board)
+    pulses = board.watcher.pulses()
+    assert not [t for t, _ in pulses if stopped + 100 < t < resumed - 100], "pulses while stopped"
+    assert "Traceback" not in console, console[-3000:]
+    assert_motor_limits(pulses)
+    assert check_boundaries(pulses, Rotor(hands, (hands - 1) % 2), boundaries) == [], console[-3000:]
 
 
 @ALL_PORTS

@@ -588,3 +588,65 @@ def test_a_file_that_cannot_be_opened_now_is_not_wiped(tmp_path, monkeypatch):
     assert store.failures == 1 and calls == ["r+b"]
     monkeypatch.setattr(builtins, "open", real_open)
     assert FileStore(str(tmp_path)).load() == (1234, None, 0)
+
+
+def test_a_mode_picked_while_the_flash_fails_is_saved_when_it_works_again(tmp_path):
+    fail = [False]
+    store = failing_store(str(tmp_path), fail)
+    store.reset(10)
+    os.makedirs(os.path.join(str(tmp_path), "settings.json.tmp"))  # settings cannot be written
+    fail[0] = True  # nor the position
+    store.save_settings("rush")
+    p = 11
+    store.save(p)
+    os.rmdir(os.path.join(str(tmp_path), "settings.json.tmp"))
+    fail[0] = False
+    while store.failing is not None:
+        p += 1
+        store.save(p)
+    assert FileStore(str(tmp_path)).load() == (p, "rush", 0)
+
+
+def test_settings_that_fail_alone_are_not_tried_again_at_every_save(tmp_path):
+    store = FileStore(str(tmp_path))
+    store.reset(10)
+    os.makedirs(os.path.join(str(tmp_path), "settings.json.tmp"))
+    store.save_settings("rush")
+    failures = store.failures
+    for p in range(11, 40):
+        store.save(p)
+    assert store.failures == failures and store.failing is None
+
+
+@pytest.mark.parametrize(
+    "make, why",
+    [
+        # (CPython names the subclass; MicroPython has OSError and ValueError.)
+        (lambda path: os.makedirs(path), ("OSError", "IsADirectoryError")),
+        (lambda path: write_bytes(path, b'{"mode": "rush", "x": "' + b"y" * 1000000 + b'"}'), ("ValueError", "JSONDecodeError")),
+        (lambda path: write_bytes(path, b"\xff\x00garbage"), None),
+    ],
+)
+def test_settings_that_cannot_be_read_say_why_and_never_written_says_nothing(tmp_path, make, why):
+    store = FileStore(str(tmp_path))
+    store.reset(9)
+    fresh = FileStore(str(tmp_path))
+    assert fresh.load() == (9, None, 0) and fresh.unreadable is None  # never written
+    make(os.path.join(str(tmp_path), "settings.json"))
+    again = FileStore(str(tmp_path))
+    assert again.load() == (9, None, 0)
+    if why is None:
+        assert again.unreadable is not None
+    else:
+        assert again.unreadable in why
+
+
+def test_a_store_folder_that_could_not_be_made_at_boot_is_made_at_the_next_try(tmp_path):
+    """A board's store folder is made at boot; if that failed (read-only
+    for a while), the store makes it when writes work again."""
+    folder = os.path.join(str(tmp_path), "data")
+    store = FileStore(folder)
+    assert store.load() is None
+    store.reset(7)
+    assert store.failing is None
+    assert FileStore(folder).load() == (7, None, 0)
