@@ -349,7 +349,8 @@ class Clock:
                  asyncio.create_task(self.supervise("ntp", self.run_ntp))]
         if self.board.wifi is not None:
             tasks.append(asyncio.create_task(self.supervise("wifi", self.run_wifi)))
-        await asyncio.gather(*tasks)
+        for task in tasks:  # they run for good; not gather(), which would load asyncio.funcs for this alone
+            await task
 
     async def supervise(self, name, body):
         """Run the task `body()` for good. One that raises (a bug, a

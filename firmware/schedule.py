@@ -20,8 +20,8 @@ MINUTES_PER_DAY = 1440
 def _digits(text):
     if not 1 <= len(text) <= 2:
         return False
-    for c in text:
-        if c < "0" or c > "9":
+    for byte in text.encode():  # bytes: MicroPython would intern each one-character str for good
+        if not 48 <= byte <= 57:
             return False
     return True
 

@@ -174,9 +174,11 @@ def _refid_text(raw, stratum):
     # Stratum 0 and 1: a kiss code or a reference clock name in ASCII (NUL
     # padded); otherwise, or when not printable, an IPv4 address or hash.
     if stratum <= 1:
-        text = "".join([chr(b) for b in raw if b])
-        if text and all([32 <= ord(c) < 127 for c in text]):
-            return text
+        # Bytes, not chr() per byte: MicroPython interns every one-character
+        # string for good, and the name table's growth costs heap in blocks.
+        text = bytes([b for b in raw if b])
+        if text and all([32 <= b < 127 for b in text]):
+            return text.decode()
     return "%d.%d.%d.%d" % (raw[0], raw[1], raw[2], raw[3])
 
 
@@ -303,8 +305,8 @@ def is_ipv4(text):
     for part in parts:
         if not 0 < len(part) <= 3:
             return False
-        for char in part:
-            if not "0" <= char <= "9":  # ASCII only (CPython's isdigit takes others)
+        for byte in part.encode():  # bytes: a str's characters would be interned (above)
+            if not 48 <= byte <= 57:  # ASCII digits only (CPython's isdigit takes others)
                 return False
         if int(part) > 255:
             return False
