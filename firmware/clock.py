@@ -53,6 +53,8 @@ _NO_TIME_CAP_MS = const(60000)  # NTP retries before the first sync: at most a m
 # The problem pattern while the store fails: longer than its longest wait
 # between tries (512 saves), so it lasts as long as the fault.
 _STORE_SHOW_MS = const(1200000)
+_SETTINGS_RETRY_MS = const(60000)  # a mode that could not be saved: tried again this often
+_SETTINGS_QUIET_MS = const(200)  # and only with no pulse due this soon
 # A task that fails: started again (firmware/clock.py, supervise()).
 _HEALTHY_MS = const(60000)  # a task that ran this long before failing starts its count again
 _CLOCK_FAILURES = const(5)  # failures of the clock loop in a row, then a reset
@@ -106,6 +108,7 @@ class Clock:
         )
         self.store_failures = 0  # the store's count when last looked at
         self.store_failing = False
+        self.settings_retry = ticks_ms()
         self.running = None
         self.resolver = sntp.Resolver()
         if self.ctl.lost:
@@ -113,6 +116,7 @@ class Clock:
         self.wake = self.ctl.start(ticks_ms())
         if self.store.unreadable is not None:
             log("store: %s cannot be read (%s); the mode is config.json's until one is picked" % (self.store.settings_path, self.store.unreadable))
+            self.board.led.problem(ticks_ms())
         self.state = None
         self.mode = None
         self.note()
@@ -131,6 +135,12 @@ class Clock:
             self.store_failing = False
             log("store: writing again")
             self.board.led.problem(now, 0)
+        # A mode the flash did not take: tried again once a minute, between
+        # pulses (a write to flash can take tens of ms), never from a pulse.
+        if (store.pending_mode is not None and ticks_diff(now, self.settings_retry) >= 0
+                and not self.board.motor.busy and ticks_diff(self.wake, now) > _SETTINGS_QUIET_MS):
+            self.settings_retry = ticks_add(now, _SETTINGS_RETRY_MS)
+            store.save_settings(store.pending_mode)
 
     def note(self):
         """One log line when the state or the mode changes."""

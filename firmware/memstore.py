@@ -15,6 +15,7 @@ class MemoryStore:
         self.writes = 0
         self.damaged = False
         self.unreadable = None
+        self.pending_mode = None
         self.failing = None
         self.failures = 0
 

@@ -137,7 +137,7 @@ class FileStore:
         self._skip = 0  # saves left to skip before the next try
         self._backoff = 0
         self._whole = True  # both slots hold this store's record
-        self._pending = None  # a mode that could not be saved yet
+        self.pending_mode = None  # a mode that could not be saved yet
 
     def load(self):
         self.damaged = False
@@ -179,7 +179,10 @@ class FileStore:
                 mode = json.loads(f.read(_SETTINGS_MAX)).get("mode")
         except Exception as e:  # damaged, huge, a directory: the default mode, and the clock says why
             if not (isinstance(e, OSError) and e.args and e.args[0] == 2):  # ENOENT: never written
-                self.unreadable = type(e).__name__
+                try:
+                    self.unreadable = "%s: %s" % (type(e).__name__, e)
+                except MemoryError:
+                    self.unreadable = "MemoryError"
         if not isinstance(mode, str):
             mode = None
         return p, mode, swap
@@ -223,11 +226,9 @@ class FileStore:
             self._failed(e)
             return
         if self.failing is not None:
-            self.failing = None
-            if self._backoff:  # the position's writes had failed: the flash is back
-                self._backoff = 0
-                if self._pending is not None:
-                    self.save_settings(self._pending)  # the mode picked meanwhile
+            self._backoff = 0
+            if self.pending_mode is None:  # else the mode is still to write: still failing
+                self.failing = None
 
     def _write(self, p, mark):
         if self._file is None:
@@ -275,22 +276,26 @@ class FileStore:
             self._failed(e)
             return
         self._whole = True
-        self.failing = None
         self._backoff = 0
-        if self._pending is not None:
-            self.save_settings(self._pending)
+        if self.pending_mode is None:
+            self.failing = None
 
     def save_settings(self, mode):
-        """Rare (a mode change); a failure is noted, the mode kept in RAM."""
+        """Rare (a mode change); a failure is noted and the mode kept in
+        `pending_mode`, for the clock to try again (firmware/clock.py,
+        check_store: between pulses, not from save(), which runs in one)."""
         tmp = self.settings_path + ".tmp"
         try:
             with open(tmp, "w") as f:
                 json.dump({"mode": mode}, f)
             os.rename(tmp, self.settings_path)
-            self._pending = None
         except Exception as e:
-            self._pending = mode  # written when the position's writes work again
+            self.pending_mode = mode
             self._note(e)
+            return
+        self.pending_mode = None
+        if not self._backoff:  # the position's writes work too
+            self.failing = None
 
     def close(self):
         f = self._file

@@ -11,6 +11,7 @@ import pytest
 
 from firmware import boot, sntp
 from firmware import clock as shell
+from firmware.store import FileStore
 
 
 @pytest.fixture(autouse=True)
@@ -210,10 +211,11 @@ def test_a_failing_store_is_logged_once_shown_while_it_lasts_and_its_end_said(mo
     lines = []
     monkeypatch.setattr(shell, "log", lines.append)
     clock = fake_clock(lines)
-    store = types.SimpleNamespace(failures=0, failing=None)
+    store = types.SimpleNamespace(failures=0, failing=None, pending_mode=None)
     clock.store = store
     clock.store_failures = 0
     clock.store_failing = False
+    clock.settings_retry = 0
     clock.check_store(0)
     assert lines == [] and clock.board.led.problems == []
     for k in range(3):  # a failure, and two failed tries after it
@@ -240,3 +242,38 @@ def test_the_boots_watchdog_is_the_longest_unless_the_config_has_none(tmp_path, 
     elif saved is not None:
         (tmp_path / "checked.json").write_text(json.dumps(saved))
     assert boot.early_watchdog_ms(str(tmp_path) + "/config.json") == want
+
+
+def test_a_mode_the_flash_did_not_take_is_tried_again_each_minute_between_pulses(tmp_path, monkeypatch):
+    """Never from a pulse (the store's save() runs in one): from the loop,
+    with no pulse under way or due within 200 ms, once a minute, until it
+    is written; the problem shows meanwhile and its end is said."""
+    lines = []
+    monkeypatch.setattr(shell, "log", lines.append)
+    clock = fake_clock(lines)
+    store = FileStore(str(tmp_path))
+    store.reset(10)
+    blocker = tmp_path / "settings.json.tmp"
+    blocker.mkdir()  # the mode cannot be written
+    clock.store, clock.store_failures, clock.store_failing, clock.settings_retry = store, 0, False, 0
+    store.save_settings("rush")
+    clock.wake = 1000000
+    clock.check_store(0)  # noted, and tried again at once: fails again
+    assert store.pending_mode == "rush" and store.failures == 2
+    assert lines == ["store: cannot write (%s); the position is kept in RAM, trying again" % store.failing]
+    blocker.rmdir()
+    store.save(11)  # a pulse's save: the position is written, the mode is not retried there
+    assert store.pending_mode == "rush" and store.failing is not None
+    clock.check_store(59999)  # within the minute: not yet
+    assert store.pending_mode == "rush"
+    clock.board.motor.busy = True
+    clock.check_store(60000)  # a pulse under way: not now
+    clock.board.motor.busy = False
+    clock.wake = 60100
+    clock.check_store(60000)  # one due within 200 ms: not now
+    assert store.pending_mode == "rush"
+    clock.wake = 1000000
+    clock.check_store(60001)  # written
+    clock.check_store(60002)
+    assert store.pending_mode is None and lines[-1] == "store: writing again"
+    assert FileStore(str(tmp_path)).load() == (11, "rush", 0)

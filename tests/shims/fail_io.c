@@ -5,7 +5,8 @@
  * (default 5, EIO: a worn or failing flash; 28, ENOSPC: a full one). While
  * the file named by FAIL_READONLY_WHILE exists, paths containing
  * FAIL_WRITES_MATCH behave as on a read-only mount: opening one for writing,
- * rename(), mkdir() and unlink() fail with EROFS. While the file named by
+ * writing to one already open, rename(), mkdir() and unlink() fail with
+ * EROFS. While the file named by
  * FAIL_SOCKETS_WHILE exists, socket() fails with EMFILE (no descriptors
  * left). A test turns a fault on and off by
  * creating and removing the file, while the firmware runs. Built by the
@@ -60,7 +61,8 @@ static int on(const char *flag) {
 }
 
 ssize_t write(int fd, const void *buf, size_t n) {
-    if (writes_match != NULL && on(writes_flag)) {
+    int readonly = on(readonly_flag);
+    if (writes_match != NULL && (on(writes_flag) || readonly)) {
         char link[64];
         char path[4096];
         snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
@@ -68,7 +70,7 @@ ssize_t write(int fd, const void *buf, size_t n) {
         if (len > 0) {
             path[len] = '\0';
             if (strstr(path, writes_match) != NULL) {
-                errno = writes_errno;
+                errno = readonly ? EROFS : writes_errno;  /* a file opened before the mount went read-only */
                 return -1;
             }
         }
