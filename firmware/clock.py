@@ -33,7 +33,7 @@ from firmware.states import SET_RUN, STATE_NAMES
 from firmware.store import FileStore
 from firmware.ticks import ticks_add, ticks_diff, ticks_ms
 from firmware.timebase import FIRST, STEP, SUSPECT, TimeBase
-from firmware.main import log
+from firmware.main import log, release
 from firmware.wall import Wall
 from hardware.button import DOUBLE_PRESS, LONG_PRESS, PRESS, Button
 
@@ -89,6 +89,10 @@ class Clock:
         self.board = board
         self.store = FileStore(self.board.store_dir)
         self.boot_ticks = ticks_ms()
+        self.up_ticks = self.boot_ticks  # uptime in whole minutes since boot, and
+        self.up_minutes = 0  # the ticks of the last: ticks alone wrap after 6 days
+        self.tz = cfg["tz"]  # the POSIX rule in effect (deploy made a name one),
+        self.zone_name = None  # and its IANA name once one is picked on the page
         self.timebase = TimeBase(ticks_diff, ticks_add, step_ms=_STEP_MS)
         self.zone = zone
         self.button = Button()
@@ -110,9 +114,11 @@ class Clock:
         self.store_failing = False
         self.settings_retry = ticks_ms()
         self.running = None
+        self.web_server = None  # firmware/webserver.py's, once the page runs
         self.resolver = sntp.Resolver()
         if self.ctl.lost:
             log("store: the saved position cannot be read (%s); the hands stay still: set them (long press)" % self.store.position_path)
+        self.resume_settings()
         self.wake = self.ctl.start(ticks_ms())
         if self.store.unreadable is not None:
             log("store: %s cannot be read (%s); the mode is config.json's until one is picked" % (self.store.settings_path, self.store.unreadable))
@@ -120,6 +126,40 @@ class Clock:
         self.state = None
         self.mode = None
         self.note()
+
+    def resume_settings(self):
+        """The zone and schedule picked on the page (settings.json) win over
+        config.json's; one that no longer parses is logged and left."""
+        saved = self.store.settings
+        try:
+            if saved.get("schedule") is not None:
+                self.ctl.schedule = parse_schedule(saved["schedule"])
+        except Exception as e:
+            log("store: %s: the saved schedule is not usable (%s); config.json's instead" % (self.store.settings_path, e))
+        rule = saved.get("tz")
+        try:
+            if rule == self.tz:
+                self.zone_name = saved.get("zone")
+            elif rule is not None:
+                from firmware.tz import Zone
+
+                self.set_zone(Zone(rule), rule, saved.get("zone"), None)
+                release("firmware.tzparse")  # as boot does: needed again only for another zone
+        except Exception as e:
+            log("store: %s: the saved zone is not usable (%s); config.json's instead" % (self.store.settings_path, e))
+
+    def set_zone(self, zone, rule, name, now):
+        """Local time from now on by `zone` (a firmware.tz Zone of POSIX
+        `rule`, called `name` if known); re-plans unless `now` is None."""
+        self.zone = zone
+        self.ctl.wall.zone = zone
+        self.tz = rule
+        self.zone_name = name
+        if now is not None:
+            self.wake = self.ctl.resync(now)
+
+    def uptime_s(self, now):
+        return self.up_minutes * 60 + ticks_diff(now, self.up_ticks) // 1000
 
     def check_store(self, now):
         """A log line and the problem pattern when the store starts or stops
@@ -193,6 +233,9 @@ class Clock:
                     self.note()
             self.on_button(now)
             self.check_store(now)
+            if ticks_diff(now, self.up_ticks) >= 60000:
+                self.up_ticks = ticks_add(self.up_ticks, 60000)
+                self.up_minutes += 1
             if self.running is not None and ticks_diff(now, self.boot_ticks) >= _RUNNING_MS:
                 running, self.running = self.running, None
                 running()
@@ -341,6 +384,15 @@ class Clock:
             wait = 60000 if again is None else ticks_diff(again, ticks_ms())
             await asyncio.sleep_ms(wait if wait > 0 else 0)
 
+    async def run_web(self):
+        """The phone page (firmware/webserver.py), loaded only when configured."""
+        try:
+            from firmware.webserver import serve
+        except ImportError as e:
+            log("web: no page: %s (deploy again)" % e)
+            return
+        await serve(self, self.cfg["web"])
+
     def start(self, problems=(), running=None):
         """Run until the process ends; `problems` are the config's, shown
         on the LED for whoever just plugged the board in (the log has them);
@@ -348,7 +400,9 @@ class Clock:
         self.running = running
         if problems:
             self.board.led.problem(ticks_ms())
-        log("clock: board %s, zone %s, ntp %s" % (self.board.name, self.cfg["tz"], ", ".join(self.cfg["ntp"])))
+        log("clock: board %s, zone %s, ntp %s" % (self.board.name, self.tz, ", ".join(self.cfg["ntp"])))
+        if not self.cfg.get("web") and not any(p.startswith("web") for p in problems):
+            log("web: no page (config.json has no \"web\" section with a password)")  # a bad one: the config said why
         try:
             asyncio.run(self.main())
         finally:
@@ -359,6 +413,8 @@ class Clock:
                  asyncio.create_task(self.supervise("ntp", self.run_ntp))]
         if self.board.wifi is not None:
             tasks.append(asyncio.create_task(self.supervise("wifi", self.run_wifi)))
+        if self.cfg.get("web"):
+            tasks.append(asyncio.create_task(self.supervise("web", self.run_web)))
         for task in tasks:  # they run for good; not gather(), which would load asyncio.funcs for this alone
             await task
 

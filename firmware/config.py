@@ -52,11 +52,13 @@ SEED_MAX = 0xFFFFFFFF
 UNIX_KEYS = ("coil_log", "button", "store_dir", "led_log")
 _UNIX_NULLABLE = ("button", "led_log")  # null: no button / no LED log
 WIFI_KEYS = ("ssid", "password")
+WEB_KEYS = ("password", "port")
+WEB_PASSWORD = (8, 64)  # characters: shorter is guessed, even at 5 tries a minute
 
 # The key order is the order of checking: board before pins and unix,
 # modes before mode, pulse_ms before min_gap_ms.
 KEYS = ("board", "wifi", "ntp", "dns", "tz", "modes", "mode", "hands", "pulse_ms",
-        "min_gap_ms", "pulse_duty", "watchdog_ms", "schedule", "seed", "unix", "pins")
+        "min_gap_ms", "pulse_duty", "watchdog_ms", "schedule", "seed", "unix", "pins", "web")
 
 _SHOW_MAX = 40  # characters of a bad value shown in a log line
 _WHY_MAX = 100  # characters of a reason (an error message may quote a value)
@@ -101,6 +103,7 @@ def defaults(platform=None):
         # The unix board's files, relative to where main.py runs.
         "unix": {"coil_log": "coil.log", "button": "button", "store_dir": "data", "led_log": None},
         "pins": {},  # overrides of the board's pin map
+        "web": None,  # no phone page
     }
 
 
@@ -241,6 +244,8 @@ class _Checker:
         value = self.clean[key]
         if key == "wifi":
             return "no Wi-Fi"
+        if key == "web":
+            return "no page"
         if key == "schedule":
             return "no schedule"
         if key == "pins":
@@ -292,6 +297,21 @@ class _Checker:
             self.bad("wifi.password", "must be a string of at most 64 characters", "using no Wi-Fi")
         else:
             self.clean[key] = {"ssid": ssid, "password": password}
+
+    def _web(self, key, value):
+        # The password is never shown, like Wi-Fi's.
+        if not isinstance(value, dict):
+            self.bad(key, 'must be an object like {"password": "...", "port": 80}, not %s' % _kind(value))
+            return
+        self.unknown("web.", value, WEB_KEYS)
+        password = value.get("password")
+        port = value.get("port", 80)
+        if not isinstance(password, str) or not WEB_PASSWORD[0] <= len(password) <= WEB_PASSWORD[1]:
+            self.bad("web.password", "must be a string of %d to %d characters" % WEB_PASSWORD, "using no page")
+        elif not _int(port) or not 0 < port < 65536:
+            self.bad("web.port", "must be a port number 1-65535, not %s" % _show(port), "using no page")
+        else:
+            self.clean[key] = {"password": password, "port": port}
 
     def _ntp(self, key, value):
         if not isinstance(value, list) or not value:

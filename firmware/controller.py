@@ -207,15 +207,23 @@ class Controller:
             self.state = SET_RUN
             self._show()
             return self._schedule(now)
-        # Done: the hands show 12:00:00. The rotor is in the state that
-        # follows the last pulse; if that state is an odd one, the second
-        # hand sits on its shaft one step round from our numbering, so the
-        # coil's two pins swap roles from now on (the same as swapping the
-        # two wires, done in the motor driver) and the next pulse, of
-        # polarity p % 2 = 0, still alternates for the rotor.
-        self.swap ^= self.p % 2
+        return self.hands_show(0, now)  # done: the hands show 12:00:00
+
+    def hands_show(self, p, now):
+        """The user says the hands show `p` (seconds past 12): the end of
+        set-hands, or the page's "the hands show". The hands are brought
+        to the time by the faster way from there.
+
+        The rotor is in the state that follows the last pulse; if `p`
+        differs from our count by an odd number of steps, the second hand
+        sits on its shaft one step round from our numbering, so the coil's
+        two pins swap roles from now on (the same as swapping the two
+        wires, done in the motor driver) and the next pulse, of polarity
+        p % 2, still alternates for the rotor."""
+        p %= HALF_DAY
+        self.swap ^= (self.p - p) % 2
         self.motor.swap = self.swap
-        self.p = 0
+        self.p = p
         if self.lost:
             self.lost = False
             if self.led is not None:
@@ -224,6 +232,33 @@ class Controller:
         self.state = NO_TIME
         self.due = None
         return self._decide(now)
+
+    def pick(self, name, now):
+        """Play mode `name` (one of the cycle) from now, as if the button
+        had been pressed until it came. The next wake; None for a name not
+        in the cycle."""
+        if name not in self.cycle:
+            return None
+        if self.state >= SET_RUN:
+            self.double_press(now)  # a choice from afar ends set-hands, keeping its steps
+        self.choice = name
+        self.store.save_settings(name)
+        if self.window is not None:
+            self.override = True
+        self._follow_choice()
+        if self.state == RUN:
+            return self._decide(now)  # the rest of this minute, re-planned
+        return self.wake
+
+    def set_schedule(self, schedule, now):
+        """A new schedule (parse_schedule's windows) from now on; the next wake."""
+        self.schedule = schedule
+        self.window = None
+        self.override = False
+        self._follow_choice()
+        if self.state == RUN:
+            return self._decide(now)
+        return self.wake
 
     def double_press(self, now):
         """Cancel the set-hands procedure (the hands keep the steps made)."""

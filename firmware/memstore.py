@@ -16,6 +16,7 @@ class MemoryStore:
         self.damaged = False
         self.unreadable = None
         self.pending_mode = None
+        self.settings = {}
         self.failing = None
         self.failures = 0
 
@@ -32,5 +33,11 @@ class MemoryStore:
         self.swap = swap
         self.save(p)
 
-    def save_settings(self, mode):
+    def save_settings(self, mode, **changes):
         self.mode = mode
+        self.settings["mode"] = mode
+        for key in changes:
+            if changes[key] is None:
+                self.settings.pop(key, None)
+            else:
+                self.settings[key] = changes[key]

@@ -5,6 +5,8 @@
     store.save(p)                 # once per pulse, as the pulse starts
     store.reset(p, swap)          # a position that does not follow (set-hands)
     store.save_settings(mode)     # on a mode change
+    store.save_settings(mode, tz=..., zone=..., schedule=...)  # the page's choices
+    store.settings                # settings.json as loaded and since saved: a dict
     store.failing, store.failures # the last write error (None: writing), and a count
 
 firmware/memstore.py has the same interface in RAM, for the simulator and
@@ -58,7 +60,9 @@ _ADD = const(12345)
 _RESET_MARK = const(0x5A5A)  # xored into the check of reset()'s first record
 _SWAP_MARK = const(0x0F3C)  # xored into every check while the coil is swapped
 _MAX_SKIP = const(512)  # saves skipped at most between two tries of a failing store
-_SETTINGS_MAX = const(256)  # bytes of settings.json read at most (ours are ~20)
+# Bytes of settings.json read at most: a mode is ~20, a zone ~60, a
+# schedule at most what the page takes in one request (2 KB).
+_SETTINGS_MAX = const(2304)
 
 
 def _check(p):
@@ -137,10 +141,12 @@ class FileStore:
         self._skip = 0  # saves left to skip before the next try
         self._backoff = 0
         self._whole = True  # both slots hold this store's record
-        self.pending_mode = None  # a mode that could not be saved yet
+        self.pending_mode = None  # the mode of settings that could not be saved yet
+        self.settings = {}  # what settings.json holds (or is to hold, while pending_mode)
 
     def load(self):
         self.damaged = False
+        self._load_settings()
         data = None
         for _ in range(3):  # a passing error (EMFILE, ENOMEM) gets another try
             try:
@@ -172,20 +178,26 @@ class FileStore:
                 self._open()
             except Exception as e:
                 self._failed(e)
-        mode = None
+        mode = self.settings.get("mode")
+        if not isinstance(mode, str):
+            mode = None
+        return p, mode, swap
+
+    def _load_settings(self):
+        """settings.json into `settings`, whatever became of the position:
+        the page's zone and schedule outlive a lost position."""
         self.unreadable = None
         try:
             with open(self.settings_path) as f:
-                mode = json.loads(f.read(_SETTINGS_MAX)).get("mode")
-        except Exception as e:  # damaged, huge, a directory: the default mode, and the clock says why
+                saved = json.loads(f.read(_SETTINGS_MAX))
+            if isinstance(saved, dict):
+                self.settings = saved
+        except Exception as e:  # damaged, huge, a directory: the defaults, and the clock says why
             if not (isinstance(e, OSError) and e.args and e.args[0] == 2):  # ENOENT: never written
                 try:
                     self.unreadable = "%s: %s" % (type(e).__name__, e)
                 except MemoryError:
                     self.unreadable = "MemoryError"
-        if not isinstance(mode, str):
-            mode = None
-        return p, mode, swap
 
     def _open(self):
         # Once load() or reset() has set the swap mark, the file's must not
@@ -280,14 +292,22 @@ class FileStore:
         if self.pending_mode is None:
             self.failing = None
 
-    def save_settings(self, mode):
-        """Rare (a mode change); a failure is noted and the mode kept in
+    def save_settings(self, mode, **changes):
+        """Rare (a mode change; the page's zone or schedule in `changes`,
+        None to forget one); a failure is noted and the mode kept in
         `pending_mode`, for the clock to try again (firmware/clock.py,
         check_store: between pulses, not from save(), which runs in one)."""
+        settings = self.settings
+        settings["mode"] = mode
+        for key in changes:
+            if changes[key] is None:
+                settings.pop(key, None)
+            else:
+                settings[key] = changes[key]
         tmp = self.settings_path + ".tmp"
         try:
             with open(tmp, "w") as f:
-                json.dump({"mode": mode}, f)
+                json.dump(settings, f)
             os.rename(tmp, self.settings_path)
         except Exception as e:
             self.pending_mode = mode

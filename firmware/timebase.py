@@ -344,6 +344,11 @@ class TimeBase:
             e -= 1
         return e
 
+    def sample_age_ms(self, ticks):
+        """ms since the newest accepted sample; None before the first."""
+        e = self._elapsed(ticks)
+        return e - self._last_e if self._synced else None
+
     def error_bound_ms(self, ticks):
         """How far `utc_ms(ticks)` may be from true UTC, in ms; None before sync.
 

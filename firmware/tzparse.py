@@ -161,7 +161,7 @@ def parse(tz):
         raise ValueError("TZ must be a string, not %s" % type(tz).__name__)
     if tz == "":
         raise ValueError("bad TZ '': empty string")
-    if tz[0] == ":":
+    if tz.startswith(":"):  # not tz[0]: a one-character str would be interned for good
         raise ValueError("bad TZ %r: ':' file names are not POSIX rules" % tz)
     parse = _Parser(tz)
     std_name = parse.name("standard-time")

@@ -83,6 +83,16 @@ def reference_of(parser, args):
     return source
 
 
+def parse_port(text):
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("not a port number (0-65535; 0 picks a free one): %r" % text)
+    return port
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["scenario"]:
@@ -103,6 +113,8 @@ def main(argv=None):
     parser.add_argument("--ppm", type=float, default=0, help="the board's oscillator error, parts per million")
     parser.add_argument("--screenshot", metavar="FILE", help="render one frame to FILE (PNG) and exit")
     parser.add_argument("--frames", type=parse_frames, metavar="N", help="run N frames, then exit")
+    parser.add_argument("--web", type=parse_port, metavar="PORT",
+                        help="serve the phone page for the simulated clock on 127.0.0.1:PORT (user clock, password from $CLOCK_WEB_PASSWORD, else 'simulated')")
     args = parser.parse_args(argv)
     if args.screenshot is not None:
         folder = os.path.dirname(os.path.abspath(args.screenshot))
@@ -135,6 +147,17 @@ def main(argv=None):
 
     from sim import app
 
+    page = None
+    if args.web is not None and args.screenshot is None:
+        from sim.web import PageServer
+
+        password = os.environ.get("CLOCK_WEB_PASSWORD") or "simulated"
+        try:
+            page = PageServer(preview, args.web, password).start()
+        except OSError as e:
+            parser.error("--web: cannot serve on port %d: %s" % (args.web, e.strerror or e))
+        print("sim: the page is on http://127.0.0.1:%d/ (user clock)" % page.port, file=sys.stderr)
+
     try:
         if args.screenshot is not None:
             app.screenshot(app.App(preview, sound=False), args.screenshot)
@@ -149,6 +172,8 @@ def main(argv=None):
             app.run(app.App(preview), frames=args.frames)
     finally:
         pygame.quit()
+        if page is not None:
+            page.stop()
     return 0
 
 

@@ -13,6 +13,7 @@ fake clock.
 
 import collections
 import os
+import threading
 import time
 
 import modes
@@ -183,6 +184,8 @@ class Preview:
 
     def __init__(self, clock, tz="UTC0", mode=modes.NAMES[0], seed=1, oscillator_ppm=0, lead_in_ms=LEAD_IN_MS):
         self.clock = clock
+        self.tz = tz
+        self.lock = threading.RLock()  # the world is shared with the page's server thread (sim/web.py)
         start = clock.now()
         self.world = World(start - lead_in_ms, tz=tz, mode=mode, seed=seed, oscillator_ppm=oscillator_ppm)
         self.world.run_until(start)
@@ -198,12 +201,13 @@ class Preview:
     def advance(self):
         """Run the world up to the clock's time and tell the button the real
         time; returns the pulses made meanwhile, as (true ms, polarity)."""
-        self.world.run_until(self.clock.now())
-        self._setting_hands()
-        kind = self.button.poll(self.clock.real_ms())
-        if kind is not None:
-            self.press(kind)
-        return self._take_pulses()
+        with self.lock:
+            self.world.run_until(self.clock.now())
+            self._setting_hands()
+            kind = self.button.poll(self.clock.real_ms())
+            if kind is not None:
+                self.press(kind)
+            return self._take_pulses()
 
     def _take_pulses(self):
         w = self.world
@@ -223,7 +227,8 @@ class Preview:
 
     def press(self, kind="press"):
         """The board's button: "press", "long_press" or "double_press"."""
-        self.world.press(kind)  # ignored while the power is off
+        with self.lock:
+            self.world.press(kind)  # ignored while the power is off
 
     def _setting_hands(self):
         state = self.state
@@ -242,19 +247,21 @@ class Preview:
             self.press(kind)
 
     def toggle_power(self):
-        if self.world.powered:
-            self.world.power_off()
-        else:
-            self.world.power_on()
-            self.catching_up = True  # until the hands are right again
+        with self.lock:
+            if self.world.powered:
+                self.world.power_off()
+            else:
+                self.world.power_on()
+                self.catching_up = True  # until the hands are right again
 
     def toggle_ntp(self):
-        if self.ntp_down:
-            # World.ntp_outage only starts or lengthens an outage; ending
-            # one early is the window's own event, so clear it here.
-            self.world.ntp_down_until = None
-        else:
-            self.world.ntp_outage(NEVER)
+        with self.lock:
+            if self.ntp_down:
+                # World.ntp_outage only starts or lengthens an outage; ending
+                # one early is the window's own event, so clear it here.
+                self.world.ntp_down_until = None
+            else:
+                self.world.ntp_outage(NEVER)
 
     # -- what the window shows ------------------------------------------------
 

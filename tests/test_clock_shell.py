@@ -277,3 +277,35 @@ def test_a_mode_the_flash_did_not_take_is_tried_again_each_minute_between_pulses
     clock.check_store(60002)
     assert store.pending_mode is None and lines[-1] == "store: writing again"
     assert FileStore(str(tmp_path)).load() == (11, "rush", 0)
+
+
+def booting_clock(monkeypatch, lines, settings):
+    """A clock in CET with no schedule, whose store loaded `settings`."""
+    from firmware.tz import Zone
+
+    monkeypatch.setattr(shell, "log", lines.append)
+    clock = fake_clock(lines)
+    clock.tz, clock.zone_name = "CET-1CEST,M3.5.0,M10.5.0/3", None
+    clock.zone = Zone(clock.tz)
+    clock.ctl = types.SimpleNamespace(schedule=[], wall=types.SimpleNamespace(zone=clock.zone))
+    clock.store = types.SimpleNamespace(settings=settings, settings_path="data/settings.json")
+    return clock
+
+
+def test_the_zone_and_schedule_picked_on_the_page_win_over_the_config_at_boot(monkeypatch):
+    lines = []
+    window = [{"from": "23:00", "to": "07:00", "mode": "normal"}]
+    clock = booting_clock(monkeypatch, lines, {"mode": "rush", "tz": "EST5EDT,M3.2.0,M11.1.0", "zone": "America/New_York", "schedule": window})
+    clock.resume_settings()
+    assert clock.tz == "EST5EDT,M3.2.0,M11.1.0" and clock.zone_name == "America/New_York"
+    assert clock.ctl.wall.zone is clock.zone and clock.zone.offset(1780308000) == -4 * 3600
+    assert clock.ctl.schedule == [(23 * 60, 7 * 60, "normal")] and lines == []
+
+
+@pytest.mark.parametrize("saved", [{"tz": "bogus"}, {"schedule": [{"from": "25:00", "to": "07:00", "mode": "normal"}]}, {"schedule": "x"}])
+def test_a_saved_zone_or_schedule_that_no_longer_parses_is_said_and_the_config_kept(monkeypatch, saved):
+    lines = []
+    clock = booting_clock(monkeypatch, lines, dict(saved, mode="rush"))
+    clock.resume_settings()
+    assert clock.tz == "CET-1CEST,M3.5.0,M10.5.0/3" and clock.ctl.schedule == []
+    assert len(lines) == 1 and lines[0].startswith("store: data/settings.json: the saved ") and "is not usable (" in lines[0]

@@ -56,6 +56,7 @@ def test_a_full_good_config_is_kept(tmp_path):
         "seed": 42,
         "unix": {"coil_log": "/tmp/coil", "button": "/tmp/button", "store_dir": "/tmp/s", "led_log": "led.log"},
         "pins": {"coil_a": 5, "coil_b": 6, "button": 9, "led": 8, "button_active_low": True, "led_active_low": False},
+        "web": {"password": "a page password", "port": 8080},
     }
     clean, lines = run_load(tmp_path, raw)
     assert clean == raw
@@ -64,14 +65,21 @@ def test_a_full_good_config_is_kept(tmp_path):
 
 def test_the_example_config_is_clean():
     # As deploy reads it: the zone's name becomes the board's POSIX rule.
-    from tools.deploy import read_config
+    from tools.deploy import DeployError, read_config
 
     said = []
     raw = json.loads((ROOT / "config.example.json").read_text())
     assert raw["wifi"] == {"ssid": "your-network", "password": "your-password"}  # placeholders, refused as they are
     path = ROOT / "config.example.json"
-    mine = dict(raw, wifi={"ssid": "home", "password": "s3cret-pw"})
+    assert raw["web"]["password"] == "your-page-password"
+    mine = dict(raw, wifi={"ssid": "home", "password": "s3cret-pw"}, web={"password": "page-s3cret", "port": 80})
     import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # the page's placeholder is refused too
+        path = Path(tmp) / "config.json"
+        path.write_text(json.dumps(dict(mine, web=raw["web"])))
+        with pytest.raises(DeployError, match="web.password: still the example's placeholder"):
+            read_config(path)
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "config.json"
@@ -432,6 +440,7 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
     max_leaves=12,
 )
+WEB_SECRET = "page-secret-Q7"  # never in a log line
 # Near-valid values reach the deeper checks more often than noise does.
 plausible = {
     "board": st.sampled_from(config.BOARDS + ("esp8266", "")),
@@ -454,6 +463,8 @@ plausible = {
     "unix": st.dictionaries(st.sampled_from(config.UNIX_KEYS + ("x",)), st.none() | texts | st.integers(), max_size=3),
     "pins": st.dictionaries(st.sampled_from(config.PIN_NAMES + config.PIN_FLAGS + ("servo",)),
                             st.none() | st.booleans() | st.integers(-2, 70) | texts, max_size=5),
+    "web": st.fixed_dictionaries({"password": st.sampled_from(["", "short", WEB_SECRET, "x" * 64, "x" * 65]) | texts},
+                                 optional={"port": st.integers(-1, 70000) | json_values, "user": texts}),
 }
 configs = st.dictionaries(
     st.sampled_from(KEYS) | texts,
@@ -467,6 +478,8 @@ configs = st.dictionaries(
 @example(raw={"pulse_ms": 200, "min_gap_ms": 200})
 @example(raw={"wifi": {"ssid": "x" * 32, "password": PASSWORD}})
 @example(raw={"modes": ["shuffle"], "mode": "shuffle"})
+@example(raw={"web": {"password": WEB_SECRET, "port": 8080}})
+@example(raw={"web": {"password": "short"}})
 def test_any_json_object_gives_a_complete_valid_config(raw):
     # Through a real file, as the board reads it.
     import tempfile
@@ -486,6 +499,12 @@ def test_any_json_object_gives_a_complete_valid_config(raw):
     wifi = raw.get("wifi")
     if isinstance(wifi, dict) and wifi.get("password") == PASSWORD:
         assert PASSWORD not in "\n".join(lines)
+    assert WEB_SECRET not in "\n".join(lines)
+    web = raw.get("web")
+    if clean["web"] is not None:
+        assert 8 <= len(clean["web"]["password"]) <= 64 and 0 < clean["web"]["port"] < 65536
+    elif isinstance(web, dict):
+        assert any(line.startswith("config: web") for line in lines), lines
 
 
 def test_arbitrary_configs_agree_under_micropython(micropython):

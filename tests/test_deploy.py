@@ -50,7 +50,8 @@ def run_deploy(*args, env=None):
 
 
 def expected_files():
-    return sorted([target for _, target in targets(device_files())] + ["checked.json", "config.json", "main.py"])
+    data = ["page.html", "zones.txt"]
+    return sorted([target for _, target in targets(device_files())] + data + ["checked.json", "config.json", "main.py"])
 
 
 def tree(folder):
@@ -127,7 +128,7 @@ def test_directory_layout_is_the_boards(deployed):
     assert files == expected_files()
     assert "modes/__init__.mpy" in files and "firmware/controller.mpy" in files
     for rel in files:
-        assert rel in ("main.py", "config.json", "checked.json") or rel.endswith(".mpy"), rel
+        assert rel in ("main.py", "config.json", "checked.json", "page.html", "zones.txt") or rel.endswith(".mpy"), rel
         assert not rel.startswith(NEVER), rel
     assert "installed %d files" % len(files) in proc.stdout
 
@@ -262,10 +263,11 @@ def test_frozen_installs_only_main_and_config_and_clears_old_code(tmp_path):
     (dest / "data" / "position.bin").write_bytes(b"12345678")  # the clock's own state
     out = _Lines()
     deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=out, err=_Lines(), root=root, frozen=True)
-    # A board imports from its filesystem first: no code (and no empty
-    # package folder, which would import as an empty package) may be left.
-    assert tree(dest) == ["checked.json", "config.json", "data/position.bin", "main.py"]
-    assert "installed 3 files (0 compiled)" in out.text()
+    # A board imports from its filesystem first: none of our code (and no
+    # empty package folder, which would import as an empty package) may be
+    # left. The page and the zone table are data files, not code.
+    assert tree(dest) == ["checked.json", "config.json", "data/position.bin", "main.py", "page.html", "zones.txt"]
+    assert "installed 5 files (0 compiled)" in out.text()
 
 
 def test_deploy_prints_flash_and_ram(deployed):
@@ -664,3 +666,26 @@ class _Lines:
 
     def text(self):
         return "".join(self.parts)
+
+
+def test_a_library_is_compiled_onto_the_board_from_its_installed_package(tmp_path, monkeypatch):
+    """LIBRARIES (none today; MQTT's client next): deploy compiles the
+    files of a package pip installed beside it into the package's folder on
+    the board, clears that folder's old code, and names the pip line for a
+    package that is not installed."""
+    site = tmp_path / "site"
+    (site / "fakelib").mkdir(parents=True)
+    (site / "fakelib" / "__init__.py").write_text("from fakelib.core import hello\n")
+    (site / "fakelib" / "core.py").write_text("def hello():\n    return 'hi'\n")
+    (site / "fakelib" / "tests.py").write_text("raise SystemExit('not for the board')\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(deploy_module, "LIBRARIES", {"fakelib": ("__init__.py", "core.py")})
+    dest = tmp_path / "board"
+    (dest / "fakelib").mkdir(parents=True)
+    (dest / "fakelib" / "old.py").write_text("stale = True\n")
+    deploy_module.deploy(str(dest), str(write_config(tmp_path, GOOD)), out=_Lines(), err=_Lines())
+    assert sorted(p.name for p in (dest / "fakelib").iterdir()) == ["__init__.mpy", "core.mpy"]
+    assert (dest / "fakelib" / "core.mpy").read_bytes()[:1] == b"M"  # compiled: an .mpy file
+    monkeypatch.setattr(deploy_module, "LIBRARIES", {"nosuchlib": ("__init__.py",)})
+    with pytest.raises(DeployError, match=r"the nosuchlib package is not installed beside this tool: .* -m pip install nosuchlib"):
+        deploy_module.deploy(str(tmp_path / "board2"), str(write_config(tmp_path, GOOD)), out=_Lines(), err=_Lines())

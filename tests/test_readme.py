@@ -29,7 +29,7 @@ def commands():
     return sorted({c for c in found if "[" not in c and not PLACEHOLDER.search(c)})
 
 
-PLACEHOLDER = re.compile(r"\b(FILE|ZONE|NAME|ISO_UTC|POSIX|PORT|HOST|DEST|TEXT|REPORT|N)\b")
+PLACEHOLDER = re.compile(r"\b(FILE|ZONE|NAME|ISO_UTC|POSIX|PORT|HOST|DEST|TEXT|REPORT|N|CLOCK|PASSWORD)\b")
 
 
 def argv(line):
@@ -65,6 +65,15 @@ def test_a_readme_command_runs(line, tmp_path):
         if flag in words:  # what it writes goes to a temporary folder
             i = words.index(flag) + 1
             words[i] = str(tmp_path / os.path.basename(words[i]))
+    picture = None
+    if "tools.page_shot" in words:  # its one argument is the picture it writes
+        import shutil
+
+        from tests.conftest import need
+
+        need(shutil.which("chromium") and shutil.which("chromedriver"), "Chromium for the page's picture (Debian packages chromium, chromium-driver)")
+        picture = tmp_path / os.path.basename(words[-1])
+        words[-1] = str(picture)
     if words[2] == "sim" and "scenario" not in words and "--screenshot" not in words:
         words.append("--frames=3")  # the window: a few frames, then it closes
     proc = subprocess.run(words, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
@@ -72,3 +81,5 @@ def test_a_readme_command_runs(line, tmp_path):
     for flag in ("--out", "--screenshot"):
         if flag in words:
             assert (tmp_path / os.path.basename(words[words.index(flag) + 1])).stat().st_size > 0
+    if picture is not None:
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

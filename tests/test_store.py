@@ -660,3 +660,19 @@ def test_a_missing_store_folder_is_made_by_the_store(tmp_path):
     store.reset(7)
     assert store.failing is None
     assert FileStore(folder).load() == (7, None, 0)
+
+
+def test_the_pages_zone_and_schedule_are_kept_with_the_mode_and_can_be_forgotten(tmp_path):
+    store = FileStore(str(tmp_path))
+    store.reset(7)
+    window = [{"from": "23:%02d" % (i % 60), "to": "07:00", "mode": "normal"} for i in range(40)]  # near the page's 2 KB
+    store.save_settings("rush", tz="EST5EDT,M3.2.0,M11.1.0", zone="America/New_York", schedule=window)
+    assert len((tmp_path / "settings.json").read_bytes()) > 1800
+    fresh = FileStore(str(tmp_path))
+    assert fresh.load() == (7, "rush", 0) and fresh.unreadable is None
+    assert fresh.settings == {"mode": "rush", "tz": "EST5EDT,M3.2.0,M11.1.0", "zone": "America/New_York", "schedule": window}
+    fresh.save_settings("normal")  # a press keeps the page's zone and schedule
+    fresh.save_settings("normal", zone=None, tz="UTC0")  # a rule with no name forgets the name
+    again = FileStore(str(tmp_path))
+    again.load()
+    assert again.settings == {"mode": "normal", "tz": "UTC0", "schedule": window}

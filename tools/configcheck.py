@@ -23,7 +23,7 @@ _SYNONYMS = {
     "gap_ms": "min_gap_ms", "cycle": "modes", "pin": "pins",
 }
 # The example config's placeholders (config.example.json).
-_PLACEHOLDERS = ("your-network", "your-password")
+_PLACEHOLDERS = ("your-network", "your-password", "your-page-password")
 _GPIO = re.compile(r"^(?:GPIO|GP|IO)?(\d{1,2})$", re.IGNORECASE)
 _DIGITS = re.compile(r"^(\d{1,2})$")
 
@@ -61,12 +61,12 @@ def _hint(problem, raw):
     import modes
     from firmware.config import BOARDS, KEYS
 
-    from firmware.config import PIN_FLAGS, PIN_NAMES, UNIX_KEYS, WIFI_KEYS
+    from firmware.config import PIN_FLAGS, PIN_NAMES, UNIX_KEYS, WEB_KEYS, WIFI_KEYS
 
     key = problem.split(": ", 1)[0]
     if problem.startswith(key + ": unknown key"):
         parent, _, top = key.rpartition(".")
-        known = {"": KEYS, "wifi": WIFI_KEYS, "pins": PIN_NAMES + PIN_FLAGS, "unix": UNIX_KEYS}.get(
+        known = {"": KEYS, "wifi": WIFI_KEYS, "web": WEB_KEYS, "pins": PIN_NAMES + PIN_FLAGS, "unix": UNIX_KEYS}.get(
             parent, ("from", "to", "mode") if parent.startswith("schedule[") else ())
         meant = (_SYNONYMS.get(top.lower()) if not parent else None) or closest(top, known)
         return "did you mean %s?" % meant if meant else "known keys here: %s" % ", ".join(known)
@@ -131,6 +131,9 @@ def _laptop_only(raw, clean):
             out.append("wifi: still the example's placeholder; write your network's name and password")
         elif isinstance(wifi.get("ssid"), str) and "password" not in wifi:
             out.append('wifi.password: missing; write your network\'s password ("" for an open network)')
+    web = raw.get("web")
+    if isinstance(web, dict) and web.get("password") in _PLACEHOLDERS:
+        out.append("web.password: still the example's placeholder; pick the page's own password (8 to 64 characters), or remove \"web\" for no page")
     if raw.get("board") is None:
         out.append("board: not set; write esp32c3, esp32, rp2 or unix (the pins follow it)")
     elif clean["board"] != "unix" and clean["wifi"] is None:

@@ -18,10 +18,16 @@ into a staging folder laid out as on the board, and installs that folder:
     modes/__init__.mpy ...  every device file, compiled
     firmware/....mpy
     hardware/....mpy
+    PACKAGE/....mpy         a third-party library (LIBRARIES below), compiled
+                            from the package pip installed beside this tool,
+                            never a copy kept in this repository
+    page.html               the phone page (firmware/page.html)
+    zones.txt               zone name -> POSIX rule, from tzdata (tools/zones.py)
 
 With `--frozen` (an image with the clock frozen in, see hardware/README.md)
-only main.py and config.json are installed, and old compiled files are
-removed: a board imports from its filesystem before its frozen modules.
+only main.py, config.json and the data files (the page, the zone table)
+are installed, and old compiled files are removed: a board imports from
+its filesystem before its frozen modules.
 
 DEST is a local directory (then `cd DEST && micropython main.py` runs the
 unix board) or a serial port: `/dev/tty...`, `COM3`, any character device,
@@ -77,6 +83,14 @@ MPY_CROSS_FLAGS = ("-X", "no-source-lines")
 # (The SNTP command line runs under the unix port from this tree, and the
 # store in RAM serves the simulator and the tests; a board runs neither.) manifest.py keeps the same list; a test checks they agree.
 HOST_ONLY = ("firmware/deploy.py", "firmware/sntp_cli.py", "firmware/memstore.py")
+# Third-party MicroPython libraries, from the packages installed here
+# (pyproject.toml): {package: the files of it the board imports}, each
+# compiled into the package's folder on the board. None yet: the page's
+# server is our own (firmware/webserver.py says why not microdot).
+LIBRARIES = {}
+# Data files the board reads, not code: {source: target}.
+DATA = {"firmware/page.html": "page.html"}
+ZONE_TABLE = "zones.txt"
 
 
 class DeployError(Exception):
@@ -195,6 +209,18 @@ def stage(folder, raw, mpy_cross, root=ROOT, frozen=False):
             out.unlink()
         else:
             installed.append(target)
+    for source, target in library_files():
+        out = folder / target
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _compile_library(mpy_cross, source, out, target)
+        installed.append(target)
+    for source, target in DATA.items():
+        shutil.copyfile(Path(root) / source, folder / target)
+        installed.append(target)
+    from tools.zones import table
+
+    (folder / ZONE_TABLE).write_text(table(), encoding="utf-8")
+    installed.append(ZONE_TABLE)
     (folder / "main.py").write_text(STUB, encoding="utf-8")
     installed.append("main.py")
     installed += write_config(folder, raw)
@@ -262,6 +288,35 @@ def _compile(mpy_cross, source, out, root):
         raise DeployError("mpy-cross failed on %s: %s" % (source, reason))
 
 
+def library_files():
+    """[(source path, target on the board)] of LIBRARIES, from the installed
+    packages; DeployError naming the pip line when one is missing."""
+    import importlib.util
+
+    files = []
+    for package, names in LIBRARIES.items():
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise DeployError("the %s package is not installed beside this tool: %s -m pip install %s (make sim and make test install it)"
+                              % (package, sys.executable, package))
+        where = Path(list(spec.submodule_search_locations)[0])
+        for name in names:
+            files.append((where / name, "%s/%s" % (package, name[: -len(".py")] + ".mpy")))
+    return files
+
+
+def library_dirs():
+    return sorted(LIBRARIES)
+
+
+def _compile_library(mpy_cross, source, out, target):
+    args = [mpy_cross, *_flags(mpy_cross), "-s", source_name(target), "-o", str(out), str(source)]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    if proc.returncode != 0:
+        reason = " ".join((proc.stderr or proc.stdout).split())
+        raise DeployError("mpy-cross failed on %s: %s" % (source, reason))
+
+
 def _package_dirs(installed):
     dirs = set()
     for target in installed:
@@ -281,6 +336,11 @@ def check_dir(dest):
         raise DeployError("%s holds the source tree; deploy into another directory" % dest, 2)
 
 
+def board_dirs(root=ROOT):
+    """Every code folder on the board, ours and the libraries', parents first."""
+    return _package_dirs([target for _, target in targets(device_files(root))] + [target for _, target in library_files()])
+
+
 def code_dirs(root=ROOT):
     """The package folders on the board, parents first."""
     return _package_dirs(target for _, target in targets(device_files(root)))
@@ -291,7 +351,7 @@ def install_dir(staged, installed, dest, frozen=False, root=ROOT):
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     folders = code_dirs(root)
-    for folder in folders:
+    for folder in folders + library_dirs():
         path = dest / folder
         if path.is_dir():
             for old in path.iterdir():
@@ -299,6 +359,8 @@ def install_dir(staged, installed, dest, frozen=False, root=ROOT):
                     old.unlink()
         elif not frozen:
             path.mkdir()
+    for folder in library_dirs():
+        (dest / folder).mkdir(exist_ok=True)
     if frozen:
         # An empty folder would still import, as a package with nothing in
         # it, ahead of the frozen one.
@@ -339,7 +401,7 @@ def mpremote_command(mpremote, port, staged, installed, resume=False, reset=True
     if resume:
         cmd.append("resume")
     folders = code_dirs(root)
-    cmd += ["exec", _PREPARE % (folders, list(reversed(folders)) if frozen else [])]
+    cmd += ["exec", _PREPARE % (board_dirs(root), list(reversed(folders)) if frozen else [])]
     for target in installed:
         cmd += ["+", "fs", "cp", str(Path(staged) / target), ":" + target]
     if reset:
@@ -475,7 +537,7 @@ def main(argv=None):
     parser.add_argument("--no-reset", action="store_true", help="serial: do not reset the board after installing")
     parser.add_argument("--force", action="store_true", help="install a config with problems anyway (the board logs each one and uses its default)")
     parser.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
-    parser.add_argument("--frozen", action="store_true", help="the board's image has the clock frozen in (manifest.py): install only main.py and config.json")
+    parser.add_argument("--frozen", action="store_true", help="the board's image has the clock frozen in (manifest.py): install only main.py, config.json and the page's files")
     args = parser.parse_args(argv)
     try:
         deploy(args.dest, args.config, resume=args.resume, reset=not args.no_reset, force=args.force and not args.strict, frozen=args.frozen)

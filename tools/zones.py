@@ -116,6 +116,26 @@ def resolve(text):
     raise ValueError("%s; or give a zone name (%s)" % (why, hint))
 
 
+def table():
+    """The board's zone table (firmware/remote.py reads it, deploy installs
+    it as zones.txt): "Name POSIX-rule" lines sorted by name, for every zone
+    with a rule the board can parse; the board bisects it, a line at a time."""
+    from firmware.tz import Zone
+
+    lines = []
+    for name in names():
+        footer = read_tzif(name)[1]
+        if not footer or " " in footer:
+            continue
+        try:
+            Zone(footer)
+        except ValueError:
+            continue
+        lines.append("%s %s\n" % (name, footer))
+    lines.sort(key=lambda line: line.split(" ", 1)[0].encode())  # byte order, as the board compares
+    return "".join(lines)
+
+
 def main(argv=None):
     """`python -m tools.zones [TEXT]`: every zone and its rule, or one."""
     import sys
