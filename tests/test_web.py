@@ -420,3 +420,37 @@ def test_the_simulators_web_option_wants_a_port():
 
     proc = subprocess.run([sys.executable, "-m", "sim", "--web", "eighty"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--web: not a port number" in proc.stderr
+
+
+def test_requests_with_no_password_are_asked_for_one_and_never_lock_anyone_out():
+    """A first visit, a browser's preflight, a link on another page: no
+    Authorization at all. Counting those would let anyone lock the owner out."""
+    world, _, w = make()
+    for _ in range(12):
+        status, headers, body, _ = call(w, world, "GET", "/", auth=None)
+        assert status == 401 and "log in" in body["error"] and headers["WWW-Authenticate"].startswith("Basic")
+    assert call(w, world, "GET", "/api/status")[0] == 200
+
+
+def test_a_schedule_has_at_most_16_windows_and_is_saved_tidy():
+    world, _, w = make()
+    many = [{"from": "%02d:00" % h, "to": "%02d:30" % h, "mode": "normal"} for h in range(17)]
+    status, _, body, _ = call(w, world, "POST", "/api/schedule", {"schedule": many})
+    assert status == 400 and body["error"] == "schedule: at most 16 windows, not 17"
+    status, _, st_, _ = call(w, world, "POST", "/api/schedule", {"schedule": [{"from": "7:05", "to": "08:00", "mode": "rush", "colour": "red"}]})
+    assert status == 200 and world.store.settings["schedule"] == [{"from": "07:05", "to": "08:00", "mode": "rush"}] == st_["schedule"]
+
+
+def test_a_change_made_with_no_room_left_for_the_status_says_so_briefly(monkeypatch):
+    """Taken, but the heap cannot build the whole status just then: 200 and
+    {"changed": true} (the page asks for the status again), never 503,
+    which the page would send again (typed hands a second late are a
+    second wrong)."""
+    world, _, w = make()
+
+    def no_room(clock, now):
+        raise MemoryError
+
+    monkeypatch.setattr(remote, "status", no_room)
+    status, _, body, _ = call(w, world, "POST", "/api/mode", {"mode": "rush"})
+    assert (status, body) == (200, {"changed": True}) and world.controller.choice == "rush"
