@@ -154,7 +154,8 @@ def test_the_page_sets_mode_hands_and_zone_under_fire_and_they_survive_a_restart
         after_hands = [next_boundary(true_ms() + 45000) + 60000 * k for k in range(2)]
         wait_until_true(after_hands[-1] + 1000)
         st = status(port)
-        assert st["state"] == "run" and st["lead_s"] in range(-2, 3), st
+        # Right within the minute: rush runs up to 30.5 s ahead of the seconds, never behind.
+        assert st["state"] == "run" and -2 <= st["lead_s"] <= 31, st
         # A zone by name, looked up in the table on the board: Paris keeps
         # Berlin's rule, so the hands stay.
         code, st = call(port, PASSWORD, "POST", "/api/zone", {"tz": "Europe/Paris"})
