@@ -1,0 +1,154 @@
+"""MQTT and Home Assistant, without sockets: the topics, the discovery
+payloads, and what an incoming message does. The client that carries them
+over a connection comes next (issue 13); this is its pure core, driven by
+tests in virtual time as the page's core is.
+
+    core = Mqtt(clock, cfg["mqtt"], uid)
+    core.subscriptions()                 # the topics to subscribe to
+    core.will()                          # (topic, payload, retain): the last will
+    core.on_connect(now)                 # [(topic, payload, retain)] to publish
+    core.on_message(topic, payload, now) # the same, after a command
+    core.poll(now)                       # the status: on a change, else once a minute
+
+With `B` the config's `topic` (default "irregular-clock"):
+- B/availability: "online" / "offline" (the will), retained;
+- B/mode: the mode in effect, retained; B/mode/set takes a mode name;
+- B/hands/set: "HH:MM:SS", what the hands show now (as on the page);
+- B/zone/set: a zone name from the table on flash, or a POSIX rule;
+- B/status: firmware/remote.py's status as JSON, retained;
+- discovery (unless `discovery` is false), retained, on connect and again
+  when <discovery>/status says "online": one device with a select for the
+  mode, a text for "hands show" and sensors for the lead, the last sync,
+  the error bound and the state, in Home Assistant's single-component
+  form (<discovery>/<component>/<uid>/<object>/config).
+
+A command that cannot be taken is ignored with a log line; under a flood
+the lines are counted, and said at most once a minute.
+"""
+
+import json
+
+from firmware import VERSION, remote
+from firmware.main import log
+from firmware.ticks import ticks_diff
+
+_STATUS_EVERY_MS = 60000  # the status at most this often, unless something changed
+_SAY_EVERY_MS = 60000  # ignored commands: one line, then a count at most this often
+PAYLOAD_MAX = 256  # bytes of a command: a zone rule or a time is far less
+_COMMANDS = {"mode/set": "mode", "hands/set": "hands", "zone/set": "zone"}
+# (component, object id, name, the status field it shows, unit, device class)
+_SENSORS = (
+    ("lead", "Lead", "lead_s", "s", "duration"),
+    ("last_sync", "Last sync", "synced_ago_s", "s", "duration"),
+    ("error_bound", "Error bound", "error_bound_ms", "ms", "duration"),
+    ("state", "State", "state", None, None),
+)
+
+
+class Mqtt:
+    def __init__(self, clock, cfg, uid):
+        self.clock = clock
+        self.base = cfg.get("topic") or "irregular-clock"
+        self.prefix = cfg.get("discovery", "homeassistant")
+        self.uid = uid
+        self._sent = None  # (state, mode) of the last status published
+        self._sent_at = None  # ticks of it
+        self._ignored = 0  # commands ignored since the last line said so
+        self._said_at = None
+
+    def topic(self, name):
+        return self.base + "/" + name
+
+    def subscriptions(self):
+        out = [self.topic(name) for name in _COMMANDS]
+        if self.prefix:
+            out.append(self.prefix + "/status")
+        return out
+
+    def will(self):
+        return self.topic("availability"), b"offline", True
+
+    def on_connect(self, now):
+        """Online, the mode, the status, and the discovery payloads."""
+        out = [(self.topic("availability"), b"online", True)]
+        out += self.discovery()
+        out += self.state(now)
+        return out
+
+    def state(self, now):
+        """The mode and the status, as they are now."""
+        ctl = self.clock.ctl
+        self._sent = (ctl.state, ctl.mode.name)
+        self._sent_at = now
+        return [(self.topic("mode"), ctl.mode.name.encode(), True),
+                (self.topic("status"), json.dumps(remote.status(self.clock, now)).encode(), True)]
+
+    def poll(self, now):
+        """The status when the state or the mode changed, and once a minute."""
+        ctl = self.clock.ctl
+        if self._sent is None:
+            return []  # not connected yet: on_connect sends it
+        if self._sent != (ctl.state, ctl.mode.name) or ticks_diff(now, self._sent_at) >= _STATUS_EVERY_MS:
+            return self.state(now)
+        return []
+
+    def on_message(self, topic, payload, now):
+        if self.prefix and topic == self.prefix + "/status":
+            return self.discovery() + self.state(now) if payload == b"online" else []
+        what = _COMMANDS.get(topic[len(self.base) + 1:]) if topic.startswith(self.base + "/") else None
+        if what is None:
+            return []  # not ours (a wildcard elsewhere): nothing to say
+        if len(payload) > PAYLOAD_MAX:
+            return self.ignore(topic, "%d bytes, over %d" % (len(payload), PAYLOAD_MAX), now)
+        try:
+            text = payload.decode().strip()
+        except UnicodeError:
+            return self.ignore(topic, "not UTF-8 text", now)
+        why = remote.change(self.clock, what, text, now)
+        if why is not None:
+            return self.ignore(topic, why, now)
+        log("mqtt: %s taken" % topic)
+        return self.state(now)
+
+    def ignore(self, topic, why, now):
+        """One log line for an ignored command; under a flood, a count at
+        most once a minute (a line costs time on a board's serial port)."""
+        self._ignored += 1
+        if self._said_at is None or ticks_diff(now, self._said_at) >= _SAY_EVERY_MS:
+            more = " (and %d more ignored in the last minute)" % (self._ignored - 1) if self._ignored > 1 else ""
+            log("mqtt: %s ignored: %s%s" % (topic, why, more))
+            self._said_at = now
+            self._ignored = 0
+        return []
+
+    # -- Home Assistant --------------------------------------------------
+
+    def device(self):
+        return {"identifiers": [self.uid], "name": "Irregular clock", "model": "Irregular clock",
+                "manufacturer": "irregular-clock", "sw_version": VERSION}
+
+    def _entity(self, component, obj, name, extra):
+        config = {"name": name, "unique_id": "%s_%s" % (self.uid, obj),
+                  "availability_topic": self.topic("availability"), "device": self.device()}
+        config.update(extra)
+        return ("%s/%s/%s/%s/config" % (self.prefix, component, self.uid, obj), json.dumps(config).encode(), True)
+
+    def discovery(self):
+        """[(topic, payload, retain)] of every entity; none with discovery off."""
+        if not self.prefix:
+            return []
+        status = self.topic("status")
+        out = [
+            self._entity("select", "mode", "Mode", {"command_topic": self.topic("mode/set"), "state_topic": self.topic("mode"),
+                                                    "options": list(self.clock.ctl.cycle)}),
+            self._entity("text", "hands", "Hands show", {"command_topic": self.topic("hands/set"), "state_topic": status,
+                                                         "value_template": "{{ value_json.hands }}", "min": 7, "max": 8,
+                                                         "pattern": "^[0-9]{1,2}:[0-9]{2}:[0-9]{2}$"}),
+        ]
+        for obj, name, field, unit, device_class in _SENSORS:
+            extra = {"state_topic": status, "value_template": "{{ value_json.%s }}" % field}
+            if unit is not None:
+                extra["unit_of_measurement"] = unit
+                extra["device_class"] = device_class
+            out.append(self._entity("sensor", obj, name, extra))
+        return out

@@ -1,0 +1,165 @@
+"""MQTT's pure core (firmware/mqtt.py): topics, Home Assistant discovery and
+commands, over the real controller in virtual time (sim/world.py through
+sim/web.py's WorldClock), as the page's core is tested. No broker here:
+the client that carries these over a connection is issue 13's next step.
+"""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from firmware import VERSION, remote
+from firmware.mqtt import PAYLOAD_MAX, Mqtt
+from firmware.tz import Zone
+from sim.web import WorldClock, zone_table
+from sim.world import World
+from tests.test_flash_faults import wrong_boundaries
+
+CET = "CET-1CEST,M3.5.0,M10.5.0/3"
+START = 1780308000000  # 2026-06-01 10:00Z
+CYCLE = ("normal", "vetinari", "rush")
+B = "irregular-clock"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def table(tmp_path_factory):
+    saved = remote.ZONES
+    remote.ZONES = zone_table(str(tmp_path_factory.mktemp("zones")))
+    yield
+    remote.ZONES = saved
+
+
+def make(cfg=None):
+    world = World(START, tz=CET, mode="normal", cycle=CYCLE)
+    clock = WorldClock(world, CET)
+    return world, Mqtt(clock, cfg or {"host": "192.168.1.10"}, "c0ffee01")
+
+
+def published(out):
+    return {topic: (payload, retain) for topic, payload, retain in out}
+
+
+def test_the_topics_and_the_will():
+    world, core = make()
+    assert core.subscriptions() == [B + "/mode/set", B + "/hands/set", B + "/zone/set", "homeassistant/status"]
+    assert core.will() == (B + "/availability", b"offline", True)
+    _, other = make({"host": "h", "topic": "hall/clock", "discovery": False})
+    assert other.subscriptions() == ["hall/clock/mode/set", "hall/clock/hands/set", "hall/clock/zone/set"]
+    assert other.discovery() == []
+
+
+def test_on_connect_it_says_online_its_mode_its_status_and_every_entity():
+    world, core = make()
+    world.run_until(START + 90000)
+    out = published(core.on_connect(world.ticks()))
+    assert out[B + "/availability"] == (b"online", True)
+    assert out[B + "/mode"] == (b"normal", True)
+    status = json.loads(out[B + "/status"][0])
+    assert out[B + "/status"][1] and status["mode"] == "normal" and status["state"] == "run" and status["lead_s"] in range(-1, 2)
+    configs = {t: json.loads(p) for t, (p, retain) in out.items() if t.endswith("/config") and retain}
+    assert sorted(configs) == sorted("homeassistant/%s/c0ffee01/%s/config" % pair for pair in [
+        ("select", "mode"), ("text", "hands"), ("sensor", "lead"), ("sensor", "last_sync"), ("sensor", "error_bound"), ("sensor", "state")])
+    unique = set()
+    for topic, config in configs.items():
+        assert config["availability_topic"] == B + "/availability"
+        assert config["device"] == {"identifiers": ["c0ffee01"], "name": "Irregular clock", "model": "Irregular clock",
+                                    "manufacturer": "irregular-clock", "sw_version": VERSION}
+        unique.add(config["unique_id"])
+        if "value_template" in config:  # each names a field the status has
+            field = config["value_template"].split("value_json.")[1].split()[0]
+            assert field in status, field
+    assert len(unique) == 6
+    select = configs["homeassistant/select/c0ffee01/mode/config"]
+    assert select["options"] == list(CYCLE) and select["command_topic"] == B + "/mode/set" and select["state_topic"] == B + "/mode"
+    text = configs["homeassistant/text/c0ffee01/hands/config"]
+    assert text["command_topic"] == B + "/hands/set" and text["pattern"] == "^[0-9]{1,2}:[0-9]{2}:[0-9]{2}$"
+    assert configs["homeassistant/sensor/c0ffee01/error_bound/config"]["unit_of_measurement"] == "ms"
+
+
+def test_home_assistant_coming_online_gets_the_discovery_again():
+    world, core = make()
+    core.on_connect(world.ticks())
+    again = published(core.on_message("homeassistant/status", b"online", world.ticks()))
+    assert "homeassistant/select/c0ffee01/mode/config" in again and B + "/status" in again
+    assert core.on_message("homeassistant/status", b"offline", world.ticks()) == []
+
+
+def test_a_mode_command_plays_and_is_published(capsys):
+    world, core = make()
+    world.run_until(START + 30000)
+    core.on_connect(world.ticks())
+    out = published(core.on_message(B + "/mode/set", b"rush", world.ticks()))
+    assert out[B + "/mode"] == (b"rush", True) and json.loads(out[B + "/status"][0])["mode"] == "rush"
+    assert world.controller.choice == "rush" and world.store.settings["mode"] == "rush"
+    assert "mqtt: irregular-clock/mode/set taken" in capsys.readouterr().out
+
+
+def test_hands_and_zone_commands_take_effect_and_the_minutes_stay_right():
+    world, core = make()
+    world.run_until(START + 30000)
+    core.on_connect(world.ticks())
+    shown = (world.controller.p - 120) % 43200  # the hands really show two minutes less
+    world.rotor.shown = shown
+    out = published(core.on_message(B + "/hands/set", ("%d:%02d:%02d" % (shown // 3600 or 12, shown // 60 % 60, shown % 60)).encode(), world.ticks()))
+    assert json.loads(out[B + "/status"][0])["state"] == "race"
+    world.run_until(START + 240000)
+    assert wrong_boundaries(world, Zone(CET), START + 120000, START + 240000) == []
+    assert world.rotor.shown == world.controller.p
+    out = published(core.on_message(B + "/zone/set", b"Europe/Paris", world.ticks()))
+    assert json.loads(out[B + "/status"][0])["zone"] == "Europe/Paris"
+
+
+@pytest.mark.parametrize("topic, payload, why", [
+    (B + "/mode/set", b"warp", "'warp' is not one of normal, vetinari, rush"),
+    (B + "/mode/set", b"\xff\xfe", "not UTF-8 text"),
+    (B + "/mode/set", b"x" * 65536, "65536 bytes, over %d" % PAYLOAD_MAX),
+    (B + "/hands/set", b"25:00:00", "not a time on a dial"),
+    (B + "/zone/set", b"Mars/Olympus", "not in the zone table"),
+])
+def test_a_command_that_cannot_be_taken_is_ignored_with_one_line(capsys, topic, payload, why):
+    world, core = make()
+    core.on_connect(world.ticks())
+    before = (world.controller.choice, world.controller.p)
+    assert core.on_message(topic, payload, world.ticks()) == []
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mqtt: %s ignored: " % topic) and why in lines[0], lines
+    assert (world.controller.choice, world.controller.p) == before
+
+
+def test_a_flood_of_bad_commands_costs_a_line_a_minute(capsys):
+    world, core = make()
+    core.on_connect(world.ticks())
+    for i in range(100 * 90):  # 100 a second for a minute and a half
+        world.run_until(START + i * 10)
+        core.on_message(B + "/mode/set", b"nope", world.ticks())
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "and 5999 more ignored in the last minute" in lines[1], lines
+
+
+def test_the_status_goes_out_on_a_change_and_otherwise_once_a_minute():
+    world, core = make()
+    assert core.poll(world.ticks()) == []  # not connected yet
+    world.run_until(START + 1000)
+    core.on_connect(world.ticks())
+    sent = []
+    for t in range(START + 1000, START + 300000, 250):
+        world.run_until(t)
+        if t == START + 100000:
+            world.press()  # a new mode: published at once
+        sent += [(t, topic) for topic, _, _ in core.poll(world.ticks()) if topic.endswith("/status")]
+    times = [t for t, _ in sent]
+    assert len(times) <= 6 and any(START + 100000 <= t <= START + 100250 for t in times), times
+    gaps = [b - a for a, b in zip([START + 1000] + times, times)]
+    assert all(g >= 60000 or START + 100000 <= b <= START + 100250 for g, b in zip(gaps, times)), gaps
+
+
+@given(topic=st.sampled_from([B + "/mode/set", B + "/hands/set", B + "/zone/set", "homeassistant/status", B + "/other", "x"]) | st.text(max_size=30),
+       payload=st.binary(max_size=300))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+def test_any_message_is_taken_or_ignored_and_never_raises(topic, payload):
+    world, core = make()
+    core.on_connect(world.ticks())
+    for t, p, retain in core.on_message(topic, payload, world.ticks()):
+        assert isinstance(p, bytes) and retain is True and t.startswith((B + "/", "homeassistant/"))
