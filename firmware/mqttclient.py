@@ -1,0 +1,192 @@
+"""A small MQTT 3.1.1 client, QoS 0 only, over asyncio streams: what the
+clock needs to be a device on a broker, and no more.
+
+    client = Client("irregular-clock-c0ffee01", keepalive_s=60, user=..., password=..., will=(topic, payload, retain))
+    await client.connect(("192.168.1.10", 1883))    # CONNECT, CONNACK; MqttError says why not
+    await client.subscribe(["B/mode/set", ...])
+    client.publish(topic, payload, retain); await client.drain()
+    topic, payload = await client.message()         # the next PUBLISH; PINGRESP and acks are taken on the way
+    client.ping(); client.close()
+
+Why our own (ARCHITECTURE.md, MQTT): micropython-lib's umqtt.simple and
+mqtt_as cannot be installed from PyPI by pip, and umqtt.simple blocks on
+its socket; chumicro-mqtt retained 33,728 bytes of a 32-bit heap. This
+one keeps what it reads bounded: a topic over TOPIC_MAX bytes or a payload
+over PAYLOAD_MAX is read through one small buffer and thrown away (the
+message comes back with the payload's size instead of its bytes), so a
+broker flooding 64 KB messages costs no heap. Every read awaits the
+socket: the clock loop runs between them.
+
+The address is an IP address: the caller looks the broker's name up
+without blocking (firmware/dns.py), as for NTP. Liveness (no packet for
+1.5 keepalives: a half-open connection) is the caller's to watch, from
+`last_rx` (ticks of the last packet read).
+"""
+
+try:
+    import asyncio
+except ImportError:  # MicroPython before 1.21
+    import uasyncio as asyncio
+
+from firmware.ticks import ticks_ms
+
+TOPIC_MAX = 128  # bytes of a topic kept; a longer one is skipped
+PAYLOAD_MAX = 256  # bytes of a payload kept (firmware/mqtt.py's commands are far less)
+_DISCARD = 256  # the buffer a skipped topic or payload is read through
+# The broker's answers to CONNECT, by return code (MQTT 3.1.1, 3.2.2.3).
+REFUSED = ("", "it does not speak MQTT 3.1.1", "it refused our client id", "it is unavailable",
+           "the user name or password is wrong",
+           "not authorised (mosquitto says this for a wrong user name or password too)")
+
+
+class MqttError(Exception):
+    pass
+
+
+def _string(data):
+    return bytes((len(data) >> 8, len(data) & 255)) + data
+
+
+def _packet(first, body):
+    """A packet: its first byte, the remaining length as MQTT encodes it, the body."""
+    n = len(body)
+    head = bytearray((first,))
+    while True:
+        byte = n & 127
+        n >>= 7
+        head.append(byte | 128 if n else byte)
+        if not n:
+            return bytes(head) + body
+
+
+class Client:
+    def __init__(self, client_id, keepalive_s=60, user=None, password=None, will=None):
+        self.client_id = client_id
+        self.keepalive_s = keepalive_s
+        self.user = user
+        self.password = password
+        self.will = will
+        self.stream = None
+        self.last_rx = None
+        self.last_tx = None
+        self._scratch = bytearray(_DISCARD)  # skipped bytes are read into this, never kept
+        self._pid = 0
+
+    async def connect(self, address):
+        host, port = address
+        self.stream, _ = await asyncio.open_connection(host, port)
+        flags = 0x02  # a clean session: subscriptions are made again on every connect
+        body = _string(self.client_id.encode())
+        if self.will is not None:
+            topic, payload, retain = self.will
+            flags |= 0x04 | (0x20 if retain else 0)
+            body += _string(topic.encode()) + _string(payload)
+        if self.user:
+            flags |= 0x80
+            body += _string(self.user.encode())
+            if self.password:
+                flags |= 0x40
+                body += _string(self.password.encode())
+        head = b"\x00\x04MQTT\x04" + bytes((flags, self.keepalive_s >> 8, self.keepalive_s & 255))
+        self._send(_packet(0x10, head + body))
+        await self.drain()
+        kind, body = await self._next()
+        if kind != 2 or len(body) < 2:
+            raise MqttError("the broker did not answer CONNECT")
+        if body[1]:
+            raise MqttError("the broker refused us: %s" % (REFUSED[body[1]] if body[1] < len(REFUSED) else "code %d" % body[1]))
+
+    async def subscribe(self, topics):
+        self._pid = self._pid % 65535 + 1
+        body = bytes((self._pid >> 8, self._pid & 255))
+        for topic in topics:
+            body += _string(topic.encode()) + b"\x00"  # QoS 0
+        self._send(_packet(0x82, body))
+        await self.drain()
+
+    def publish(self, topic, payload, retain=False):
+        self._send(_packet(0x31 if retain else 0x30, _string(topic.encode()) + payload))
+
+    def ping(self):
+        self._send(b"\xc0\x00")
+
+    def _send(self, data):
+        self.stream.write(data)
+        self.last_tx = ticks_ms()
+
+    async def drain(self):
+        await self.stream.drain()
+
+    async def message(self):
+        """(topic, payload) of the next PUBLISH; the topic is None when it
+        was too long (or not UTF-8), the payload its size (an int) when it
+        was over PAYLOAD_MAX."""
+        while True:
+            kind, body = await self._next()
+            if kind == 3:
+                return body
+
+    async def _next(self):
+        """(packet type, body): a PUBLISH's body as (topic, payload)."""
+        stream = self.stream
+        first = (await stream.readexactly(1))[0]
+        n = 0
+        shift = 0
+        for _ in range(4):
+            byte = (await stream.readexactly(1))[0]
+            n |= (byte & 127) << shift
+            shift += 7
+            if not byte & 128:
+                break
+        else:
+            raise MqttError("a packet with a bad length")
+        kind = first >> 4
+        self.last_rx = ticks_ms()
+        if kind != 3:
+            if n > _DISCARD:
+                raise MqttError("a packet of type %d and %d bytes, too long for what it is" % (kind, n))
+            return kind, (await stream.readexactly(n) if n else b"")
+        if n < 2:
+            raise MqttError("a PUBLISH too short for its topic")
+        size = await stream.readexactly(2)
+        length = size[0] << 8 | size[1]
+        if length + 2 > n:
+            raise MqttError("a PUBLISH whose topic is longer than the packet")
+        topic = None
+        if length > TOPIC_MAX:
+            await self._skip(length)
+        else:
+            try:
+                topic = (await stream.readexactly(length)).decode()
+            except UnicodeError:
+                topic = None
+        rest = n - 2 - length
+        if first & 0x06:  # QoS 1 or 2 (we subscribe at 0; a broker should never): its packet id
+            if rest < 2:
+                raise MqttError("a PUBLISH too short for its packet id")
+            await stream.readexactly(2)
+            rest -= 2
+        if rest > PAYLOAD_MAX:
+            await self._skip(rest)
+            return kind, (topic, rest)
+        return kind, (topic, await stream.readexactly(rest) if rest else b"")
+
+    async def _skip(self, n):
+        view = memoryview(self._scratch)
+        while n:
+            got = await self.stream.readinto(view[: n if n < _DISCARD else _DISCARD])
+            if got is None:
+                continue  # woken with nothing to read after all
+            if not got:
+                raise EOFError
+            n -= got
+            self.last_rx = ticks_ms()
+
+    def close(self):
+        stream = self.stream
+        self.stream = None
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:
+                pass
