@@ -83,7 +83,7 @@ def said_on(driver, timeout_s):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         text = driver.execute_script("return document.getElementById('msg').textContent")
-        if text:
+        if text and not text.startswith("cannot reach the clock"):  # a poll's, not the change's
             return text
         time.sleep(0.05)
     raise AssertionError("the page said nothing in %d s" % timeout_s)
@@ -121,8 +121,12 @@ def test_the_page_sets_mode_hands_and_zone_under_fire_and_they_survive_a_restart
         shows(driver, "against", "right: local time")
         # The mode, a second into a minute: the rest of it is rush.
         Select(driver.find_element(By.ID, "mode")).select_by_value("rush")
-        shows(driver, "msg", "mode: rush")
-        assert status(port)["mode"] == "rush"
+        # (Not the page's message: a poll that found the connections all
+        # taken may have replaced it by then.)
+        deadline = time.monotonic() + 20
+        while status(port)["mode"] != "rush":
+            assert time.monotonic() < deadline, "the page's mode never reached the clock"
+            time.sleep(0.2)
         rush_minute = first + 60000
         # Rush waits at :59 for the last half of its minute: no pulse then,
         # so what the hands show can be read off the coil log and the knob
