@@ -393,6 +393,12 @@ class Clock:
             return
         await serve(self, self.cfg["web"])
 
+    async def run_mqtt(self):
+        """MQTT and Home Assistant (firmware/mqttlink.py), loaded only when configured."""
+        from firmware.mqttlink import run
+
+        await run(self, self.cfg["mqtt"])
+
     def start(self, problems=(), running=None):
         """Run until the process ends; `problems` are the config's, shown
         on the LED for whoever just plugged the board in (the log has them);
@@ -415,6 +421,8 @@ class Clock:
             tasks.append(asyncio.create_task(self.supervise("wifi", self.run_wifi)))
         if self.cfg.get("web"):
             tasks.append(asyncio.create_task(self.supervise("web", self.run_web)))
+        if self.cfg.get("mqtt"):
+            tasks.append(asyncio.create_task(self.supervise("mqtt", self.run_mqtt)))
         for task in tasks:  # they run for good; not gather(), which would load asyncio.funcs for this alone
             await task
 

@@ -53,12 +53,13 @@ UNIX_KEYS = ("coil_log", "button", "store_dir", "led_log")
 _UNIX_NULLABLE = ("button", "led_log")  # null: no button / no LED log
 WIFI_KEYS = ("ssid", "password")
 WEB_KEYS = ("password", "port")
+MQTT_KEYS = ("host", "port", "user", "password", "topic", "discovery")
 WEB_PASSWORD = (8, 64)  # characters: shorter is guessed, even at 5 tries a minute
 
 # The key order is the order of checking: board before pins and unix,
 # modes before mode, pulse_ms before min_gap_ms.
 KEYS = ("board", "wifi", "ntp", "dns", "tz", "modes", "mode", "hands", "pulse_ms",
-        "min_gap_ms", "pulse_duty", "watchdog_ms", "schedule", "seed", "unix", "pins", "web")
+        "min_gap_ms", "pulse_duty", "watchdog_ms", "schedule", "seed", "unix", "pins", "web", "mqtt")
 
 _SHOW_MAX = 40  # characters of a bad value shown in a log line
 _WHY_MAX = 100  # characters of a reason (an error message may quote a value)
@@ -104,6 +105,7 @@ def defaults(platform=None):
         "unix": {"coil_log": "coil.log", "button": "button", "store_dir": "data", "led_log": None},
         "pins": {},  # overrides of the board's pin map
         "web": None,  # no phone page
+        "mqtt": None,  # no broker
     }
 
 
@@ -198,6 +200,16 @@ def _digits(text):
     return True
 
 
+def _topic(text):
+    """An MQTT topic to publish under: no wildcards, no empty level."""
+    if not isinstance(text, str) or not 0 < len(text) <= 64:
+        return False
+    for bad in ("+", "#", " ", "//"):
+        if bad in text:
+            return False
+    return not text.startswith("/") and not text.endswith("/")
+
+
 def _server(text):
     if not isinstance(text, str):
         raise ValueError("must be a 'host[:port]' string, not %s" % _kind(text))
@@ -246,6 +258,8 @@ class _Checker:
             return "no Wi-Fi"
         if key == "web":
             return "no page"
+        if key == "mqtt":
+            return "no MQTT"
         if key == "schedule":
             return "no schedule"
         if key == "pins":
@@ -312,6 +326,33 @@ class _Checker:
             self.bad("web.port", "must be a port number 1-65535, not %s" % _show(port), "using no page")
         else:
             self.clean[key] = {"password": password, "port": port}
+
+    def _mqtt(self, key, value):
+        # The user name and password are never shown.
+        if not isinstance(value, dict):
+            self.bad(key, 'must be an object like {"host": "192.168.1.10"}, not %s' % _kind(value))
+            return
+        self.unknown("mqtt.", value, MQTT_KEYS)
+        clean = {"host": value.get("host"), "port": value.get("port", 1883), "user": value.get("user"),
+                 "password": value.get("password"), "topic": value.get("topic", "irregular-clock"),
+                 "discovery": value.get("discovery", "homeassistant")}
+        why = None
+        if not isinstance(clean["host"], str) or not 0 < len(clean["host"]) <= 253 or " " in clean["host"]:
+            why = ("mqtt.host", "must be the broker's name or IPv4 address")
+        elif not _int(clean["port"]) or not 0 < clean["port"] < 65536:
+            why = ("mqtt.port", "must be a port number 1-65535, not %s" % _show(clean["port"]))
+        elif clean["user"] is not None and (not isinstance(clean["user"], str) or len(clean["user"]) > 64):
+            why = ("mqtt.user", "must be a string of at most 64 characters")
+        elif clean["password"] is not None and (not isinstance(clean["password"], str) or len(clean["password"]) > 64):
+            why = ("mqtt.password", "must be a string of at most 64 characters")
+        elif not _topic(clean["topic"]):
+            why = ("mqtt.topic", "must be a topic like irregular-clock or home/clock (no +, #, spaces or outer /)")
+        elif clean["discovery"] is not False and not _topic(clean["discovery"]):
+            why = ("mqtt.discovery", "must be Home Assistant's prefix (homeassistant) or false")
+        if why is not None:
+            self.bad(why[0], why[1], "using no MQTT")
+        else:
+            self.clean[key] = clean
 
     def _ntp(self, key, value):
         if not isinstance(value, list) or not value:

@@ -6,8 +6,9 @@ tests in virtual time as the page's core is.
     core = Mqtt(clock, cfg["mqtt"], uid)
     core.subscriptions()                 # the topics to subscribe to
     core.will()                          # (topic, payload, retain): the last will
-    core.on_connect(now)                 # [(topic, payload, retain)] to publish
-    core.on_message(topic, payload, now) # the same, after a command
+    core.on_connect(now)                 # (topic, payload, retain) to publish, one at a time
+    core.on_message(topic, payload, now) # the same, after a command (payload: bytes, or
+                                         # the size of one the client skipped)
     core.poll(now)                       # the status: on a change, else once a minute
 
 With `B` the config's `topic` (default "irregular-clock"):
@@ -69,11 +70,13 @@ class Mqtt:
         return self.topic("availability"), b"offline", True
 
     def on_connect(self, now):
-        """Online, the mode, the status, and the discovery payloads."""
-        out = [(self.topic("availability"), b"online", True)]
-        out += self.discovery()
-        out += self.state(now)
-        return out
+        """Online, the discovery payloads, the mode and the status: made one
+        at a time as they are sent (a generator), not all at once."""
+        yield self.topic("availability"), b"online", True
+        for item in self.discovery():
+            yield item
+        for item in self.state(now):
+            yield item
 
     def state(self, now):
         """The mode and the status, as they are now."""
@@ -94,12 +97,13 @@ class Mqtt:
 
     def on_message(self, topic, payload, now):
         if self.prefix and topic == self.prefix + "/status":
-            return self.discovery() + self.state(now) if payload == b"online" else []
+            return self.rediscover(now) if payload == b"online" else []
         what = _COMMANDS.get(topic[len(self.base) + 1:]) if topic.startswith(self.base + "/") else None
         if what is None:
             return []  # not ours (a wildcard elsewhere): nothing to say
-        if len(payload) > PAYLOAD_MAX:
-            return self.ignore(topic, "%d bytes, over %d" % (len(payload), PAYLOAD_MAX), now)
+        size = payload if isinstance(payload, int) else len(payload)  # the client's size of one it skipped
+        if size > PAYLOAD_MAX:
+            return self.ignore(topic, "%d bytes, over %d" % (size, PAYLOAD_MAX), now)
         try:
             text = payload.decode().strip()
         except UnicodeError:
@@ -133,22 +137,26 @@ class Mqtt:
         config.update(extra)
         return ("%s/%s/%s/%s/config" % (self.prefix, component, self.uid, obj), json.dumps(config).encode(), True)
 
+    def rediscover(self, now):
+        for item in self.discovery():
+            yield item
+        for item in self.state(now):
+            yield item
+
     def discovery(self):
-        """[(topic, payload, retain)] of every entity; none with discovery off."""
+        """(topic, payload, retain) of every entity, one at a time (a
+        generator: each payload is some 450 bytes); none with discovery off."""
         if not self.prefix:
-            return []
+            return
         status = self.topic("status")
-        out = [
-            self._entity("select", "mode", "Mode", {"command_topic": self.topic("mode/set"), "state_topic": self.topic("mode"),
-                                                    "options": list(self.clock.ctl.cycle)}),
-            self._entity("text", "hands", "Hands show", {"command_topic": self.topic("hands/set"), "state_topic": status,
-                                                         "value_template": "{{ value_json.hands }}", "min": 7, "max": 8,
-                                                         "pattern": "^[0-9]{1,2}:[0-9]{2}:[0-9]{2}$"}),
-        ]
+        yield self._entity("select", "mode", "Mode", {"command_topic": self.topic("mode/set"), "state_topic": self.topic("mode"),
+                                                      "options": list(self.clock.ctl.cycle)})
+        yield self._entity("text", "hands", "Hands show", {"command_topic": self.topic("hands/set"), "state_topic": status,
+                                                           "value_template": "{{ value_json.hands }}", "min": 7, "max": 8,
+                                                           "pattern": "^[0-9]{1,2}:[0-9]{2}:[0-9]{2}$"})
         for obj, name, field, unit, device_class in _SENSORS:
             extra = {"state_topic": status, "value_template": "{{ value_json.%s }}" % field}
             if unit is not None:
                 extra["unit_of_measurement"] = unit
                 extra["device_class"] = device_class
-            out.append(self._entity("sensor", obj, name, extra))
-        return out
+            yield self._entity("sensor", obj, name, extra)

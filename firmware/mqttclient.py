@@ -2,7 +2,7 @@
 clock needs to be a device on a broker, and no more.
 
     client = Client("irregular-clock-c0ffee01", keepalive_s=60, user=..., password=..., will=(topic, payload, retain))
-    await client.connect(("192.168.1.10", 1883))    # CONNECT, CONNACK; MqttError says why not
+    await client.connect(address)                   # a socket address; CONNECT, CONNACK; MqttError says why not
     await client.subscribe(["B/mode/set", ...])
     client.publish(topic, payload, retain); await client.drain()
     topic, payload = await client.message()         # the next PUBLISH; PINGRESP and acks are taken on the way
@@ -17,7 +17,7 @@ message comes back with the payload's size instead of its bytes), so a
 broker flooding 64 KB messages costs no heap. Every read awaits the
 socket: the clock loop runs between them.
 
-The address is an IP address: the caller looks the broker's name up
+The address is a socket address: the caller looks the broker's name up
 without blocking (firmware/dns.py), as for NTP. Liveness (no packet for
 1.5 keepalives: a half-open connection) is the caller's to watch, from
 `last_rx` (ticks of the last packet read).
@@ -73,8 +73,19 @@ class Client:
         self._pid = 0
 
     async def connect(self, address):
-        host, port = address
-        self.stream, _ = await asyncio.open_connection(host, port)
+        """`address`: a socket address (firmware/dns.py's, or getaddrinfo's
+        last item): no name is looked up here."""
+        import socket
+
+        sock = socket.socket()
+        sock.setblocking(False)
+        try:
+            sock.connect(address)
+        except OSError as e:
+            if e.args[0] != 115:  # EINPROGRESS: connecting, as a non-blocking socket does
+                sock.close()
+                raise
+        self.stream = asyncio.StreamWriter(sock, {})  # CONNECT waits in it until the socket is connected
         flags = 0x02  # a clean session: subscriptions are made again on every connect
         body = _string(self.client_id.encode())
         if self.will is not None:

@@ -114,21 +114,21 @@ class Web:
             path = path[:query]
         if path == "/" or path == "/index.html":
             if method != "GET":
-                return self.error(405, "%s %s: only GET" % (method, path), {"Allow": "GET"})
+                return self.error(405, "%r %r: only GET" % (method[:10], path[:60]), {"Allow": "GET"})
             return 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}, None, PAGE
         if path == "/zones.txt":
             if method != "GET":
-                return self.error(405, "%s %s: only GET" % (method, path), {"Allow": "GET"})
+                return self.error(405, "%r %r: only GET" % (method[:10], path[:60]), {"Allow": "GET"})
             return 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "max-age=86400"}, None, remote.ZONES
         if path == "/api/status":
             if method != "GET":
-                return self.error(405, "%s %s: only GET" % (method, path), {"Allow": "GET"})
+                return self.error(405, "%r %r: only GET" % (method[:10], path[:60]), {"Allow": "GET"})
             return self.answer(now)
         what = _CHANGES.get(path)
         if what is None:
-            return self.error(404, "no such page: %s (the API is /api/status, /api/mode, /api/hands, /api/zone, /api/schedule)" % path[:60])
+            return self.error(404, "no such page: %r (the API is /api/status, /api/mode, /api/hands, /api/zone, /api/schedule)" % path[:60])
         if method != "POST":
-            return self.error(405, "%s %s: only POST" % (method, path), {"Allow": "POST"})
+            return self.error(405, "%r %r: only POST" % (method[:10], path[:60]), {"Allow": "POST"})
         if content_type is None or content_type.split(";")[0].strip().lower() != "application/json":
             return self.error(415, "send the change as JSON (Content-Type: application/json)")
         if len(body) > BODY_MAX:

@@ -23,6 +23,22 @@ class Board:
         self.pins = pins
         self.closers = []
 
+    def uid(self):
+        """A stable id of this board, as hex (Home Assistant's device
+        identifier, the MQTT client id): the chip's unique id; on the unix
+        board, the host's machine-id."""
+        if self.name != "unix":
+            from binascii import hexlify
+
+            import machine
+
+            return hexlify(machine.unique_id()).decode()
+        try:
+            with open("/etc/machine-id") as f:
+                return f.read(12).strip() or "unix"
+        except OSError:
+            return "unix"
+
     def close(self):
         """Release what the board opened (the unix board's files)."""
         self.motor.stop()

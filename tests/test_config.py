@@ -57,6 +57,7 @@ def test_a_full_good_config_is_kept(tmp_path):
         "unix": {"coil_log": "/tmp/coil", "button": "/tmp/button", "store_dir": "/tmp/s", "led_log": "led.log"},
         "pins": {"coil_a": 5, "coil_b": 6, "button": 9, "led": 8, "button_active_low": True, "led_active_low": False},
         "web": {"password": "a page password", "port": 8080},
+        "mqtt": {"host": "192.168.1.10", "port": 1883, "user": "clock", "password": "broker-pw", "topic": "home/clock", "discovery": "homeassistant"},
     }
     clean, lines = run_load(tmp_path, raw)
     assert clean == raw
@@ -465,6 +466,12 @@ plausible = {
                             st.none() | st.booleans() | st.integers(-2, 70) | texts, max_size=5),
     "web": st.fixed_dictionaries({"password": st.sampled_from(["", "short", WEB_SECRET, "x" * 64, "x" * 65]) | texts},
                                  optional={"port": st.integers(-1, 70000) | json_values, "user": texts}),
+    "mqtt": st.fixed_dictionaries({"host": st.sampled_from(["192.168.1.10", "broker.lan", "", "a b"]) | texts},
+                                  optional={"port": st.integers(-1, 70000) | json_values,
+                                            "user": st.sampled_from(["clock", WEB_SECRET]) | json_values,
+                                            "password": st.sampled_from([WEB_SECRET, "x" * 65]) | json_values,
+                                            "topic": st.sampled_from(["irregular-clock", "home/clock", "a/#", "/x", "a//b", ""]) | json_values,
+                                            "discovery": st.sampled_from(["homeassistant", False, True, "ha/+"]) | json_values}),
 }
 configs = st.dictionaries(
     st.sampled_from(KEYS) | texts,
@@ -500,6 +507,12 @@ def test_any_json_object_gives_a_complete_valid_config(raw):
     if isinstance(wifi, dict) and wifi.get("password") == PASSWORD:
         assert PASSWORD not in "\n".join(lines)
     assert WEB_SECRET not in "\n".join(lines)
+    mq = clean["mqtt"]
+    if mq is not None:
+        assert mq["host"] and 0 < mq["port"] < 65536 and "#" not in mq["topic"] and "+" not in mq["topic"]
+        assert mq["discovery"] is False or isinstance(mq["discovery"], str)
+    elif isinstance(raw.get("mqtt"), dict):
+        assert any(line.startswith("config: mqtt") for line in lines), lines
     web = raw.get("web")
     if clean["web"] is not None:
         assert 8 <= len(clean["web"]["password"]) <= 64 and 0 < clean["web"]["port"] < 65536

@@ -20,12 +20,13 @@ PROBE = """
 import sys
 sys.path.insert(0, %r)
 import asyncio
+import socket
 from firmware.mqttclient import Client, MqttError
 
 async def main():
     c = Client("probe", keepalive_s=5, user=%r, password=%r, will=("t/availability", b"offline", True))
     try:
-        await c.connect(("127.0.0.1", %d))
+        await c.connect(socket.getaddrinfo("127.0.0.1", %d)[0][-1])
     except MqttError as e:
         print(e)
         return

@@ -47,7 +47,7 @@ def test_the_topics_and_the_will():
     assert core.will() == (B + "/availability", b"offline", True)
     _, other = make({"host": "h", "topic": "hall/clock", "discovery": False})
     assert other.subscriptions() == ["hall/clock/mode/set", "hall/clock/hands/set", "hall/clock/zone/set"]
-    assert other.discovery() == []
+    assert list(other.discovery()) == []
 
 
 def test_on_connect_it_says_online_its_mode_its_status_and_every_entity():
@@ -80,16 +80,16 @@ def test_on_connect_it_says_online_its_mode_its_status_and_every_entity():
 
 def test_home_assistant_coming_online_gets_the_discovery_again():
     world, core = make()
-    core.on_connect(world.ticks())
+    list(core.on_connect(world.ticks()))
     again = published(core.on_message("homeassistant/status", b"online", world.ticks()))
     assert "homeassistant/select/c0ffee01/mode/config" in again and B + "/status" in again
-    assert core.on_message("homeassistant/status", b"offline", world.ticks()) == []
+    assert list(core.on_message("homeassistant/status", b"offline", world.ticks())) == []
 
 
 def test_a_mode_command_plays_and_is_published(capsys):
     world, core = make()
     world.run_until(START + 30000)
-    core.on_connect(world.ticks())
+    list(core.on_connect(world.ticks()))
     out = published(core.on_message(B + "/mode/set", b"rush", world.ticks()))
     assert out[B + "/mode"] == (b"rush", True) and json.loads(out[B + "/status"][0])["mode"] == "rush"
     assert world.controller.choice == "rush" and world.store.settings["mode"] == "rush"
@@ -99,7 +99,7 @@ def test_a_mode_command_plays_and_is_published(capsys):
 def test_hands_and_zone_commands_take_effect_and_the_minutes_stay_right():
     world, core = make()
     world.run_until(START + 30000)
-    core.on_connect(world.ticks())
+    list(core.on_connect(world.ticks()))
     shown = (world.controller.p - 120) % 43200  # the hands really show two minutes less
     world.rotor.shown = shown
     out = published(core.on_message(B + "/hands/set", ("%d:%02d:%02d" % (shown // 3600 or 12, shown // 60 % 60, shown % 60)).encode(), world.ticks()))
@@ -120,7 +120,7 @@ def test_hands_and_zone_commands_take_effect_and_the_minutes_stay_right():
 ])
 def test_a_command_that_cannot_be_taken_is_ignored_with_one_line(capsys, topic, payload, why):
     world, core = make()
-    core.on_connect(world.ticks())
+    list(core.on_connect(world.ticks()))
     before = (world.controller.choice, world.controller.p)
     assert core.on_message(topic, payload, world.ticks()) == []
     lines = capsys.readouterr().out.splitlines()
@@ -130,7 +130,7 @@ def test_a_command_that_cannot_be_taken_is_ignored_with_one_line(capsys, topic, 
 
 def test_a_flood_of_bad_commands_costs_a_line_a_minute(capsys):
     world, core = make()
-    core.on_connect(world.ticks())
+    list(core.on_connect(world.ticks()))
     for i in range(100 * 90):  # 100 a second for a minute and a half
         world.run_until(START + i * 10)
         core.on_message(B + "/mode/set", b"nope", world.ticks())
@@ -142,7 +142,7 @@ def test_the_status_goes_out_on_a_change_and_otherwise_once_a_minute():
     world, core = make()
     assert core.poll(world.ticks()) == []  # not connected yet
     world.run_until(START + 1000)
-    core.on_connect(world.ticks())
+    list(core.on_connect(world.ticks()))
     sent = []
     for t in range(START + 1000, START + 300000, 250):
         world.run_until(t)
@@ -160,6 +160,13 @@ def test_the_status_goes_out_on_a_change_and_otherwise_once_a_minute():
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_any_message_is_taken_or_ignored_and_never_raises(topic, payload):
     world, core = make()
-    core.on_connect(world.ticks())
+    list(core.on_connect(world.ticks()))
     for t, p, retain in core.on_message(topic, payload, world.ticks()):
         assert isinstance(p, bytes) and retain is True and t.startswith((B + "/", "homeassistant/"))
+
+
+def test_a_payload_the_client_skipped_comes_as_its_size_and_is_ignored(capsys):
+    world, core = make()
+    list(core.on_connect(world.ticks()))
+    assert core.on_message(B + "/mode/set", 65536, world.ticks()) == []
+    assert "ignored: 65536 bytes, over 256" in capsys.readouterr().out

@@ -61,12 +61,12 @@ def _hint(problem, raw):
     import modes
     from firmware.config import BOARDS, KEYS
 
-    from firmware.config import PIN_FLAGS, PIN_NAMES, UNIX_KEYS, WEB_KEYS, WIFI_KEYS
+    from firmware.config import MQTT_KEYS, PIN_FLAGS, PIN_NAMES, UNIX_KEYS, WEB_KEYS, WIFI_KEYS
 
     key = problem.split(": ", 1)[0]
     if problem.startswith(key + ": unknown key"):
         parent, _, top = key.rpartition(".")
-        known = {"": KEYS, "wifi": WIFI_KEYS, "web": WEB_KEYS, "pins": PIN_NAMES + PIN_FLAGS, "unix": UNIX_KEYS}.get(
+        known = {"": KEYS, "wifi": WIFI_KEYS, "web": WEB_KEYS, "mqtt": MQTT_KEYS, "pins": PIN_NAMES + PIN_FLAGS, "unix": UNIX_KEYS}.get(
             parent, ("from", "to", "mode") if parent.startswith("schedule[") else ())
         meant = (_SYNONYMS.get(top.lower()) if not parent else None) or closest(top, known)
         return "did you mean %s?" % meant if meant else "known keys here: %s" % ", ".join(known)

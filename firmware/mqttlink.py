@@ -1,0 +1,169 @@
+"""The clock's MQTT task: firmware/mqtt.py's core over firmware/mqttclient.py,
+connected to the broker and kept so.
+
+    await run(clock, cfg["mqtt"])        # the clock's "mqtt" task, for good
+
+- The broker's name is looked up as NTP servers' are, without blocking
+  (Clock.lookup, firmware/dns.py).
+- A connection that fails, is refused, or goes quiet (no packet for 1.5
+  keepalives: a half-open TCP connection) is closed and tried again after
+  5 s, doubling to 30 s for the first 10 minutes (so the clock is back
+  within 30 s of a broker's return), then to 5 minutes; a connection that
+  lasted a minute starts again at 5 s. Each ending is one log line, never
+  a credential.
+- One task reads (firmware/mqttclient.py's message(), into a small inbox);
+  this one writes: the publications of the core, the status, the pings.
+  Commands are taken in a quiet moment (no pulse running, none due within
+  60 ms), as the page's are.
+"""
+
+try:
+    import asyncio
+except ImportError:  # MicroPython before 1.21
+    import uasyncio as asyncio
+
+from firmware.main import log
+from firmware.mqtt import Mqtt
+from firmware.mqttclient import PAYLOAD_MAX, Client, MqttError
+from firmware.ticks import ticks_diff, ticks_ms
+
+_FIRST_WAIT_MS = 5000
+_SOON_MS = 30000  # the longest wait in the first _SOON_FOR_MS of failures: back within 30 s of a broker's return
+_SOON_FOR_MS = 600000
+_MAX_WAIT_MS = 300000
+_STEADY_MS = 60000  # a connection that lasted this long was no failure
+_CONNECT_MS = 10000  # CONNECT to CONNACK at most
+_KEEPALIVE_S = 60
+_STEP_MS = 50  # how often this task looks at its connection
+_INBOX = 8  # messages waiting at most (100 a second is 5 a step); more are ignored and counted
+_QUIET_MS = 60
+_QUIET_WAIT_MS = 2000
+
+
+class Link:
+    def __init__(self, clock, cfg):
+        self.clock = clock
+        self.cfg = cfg
+        uid = clock.board.uid()
+        self.core = Mqtt(clock, cfg, uid)
+        self.client_id = "irregular-clock-" + uid
+        self.inbox = []
+        self.dropped = 0
+        self.error = None  # why the reader stopped
+
+    async def read(self, client, address):
+        """Connect, then read until the connection fails: the reader task.
+        It ends quietly, its error kept in `error` (a task that raises with
+        nobody awaiting it yet gets its traceback printed by asyncio)."""
+        try:
+            await client.connect(address)
+            client.up = True
+            while True:
+                message = await client.message()
+                if isinstance(message[1], int) or len(self.inbox) >= _INBOX:
+                    self.dropped += 1  # skipped as too big, or no room: counted, said by the other task
+                else:
+                    self.inbox.append(message)
+        except Exception as e:
+            self.error = e
+
+    async def send(self, client, items):
+        """Publish each item as it is made, and let it out before the next."""
+        for topic, payload, retain in items:
+            client.publish(topic, payload, retain)
+            await client.drain()
+
+    def quiet(self, now):
+        clock = self.clock
+        return not clock.board.motor.busy and ticks_diff(clock.wake, now) > _QUIET_MS
+
+    async def session(self, address):
+        """One connection, until it ends; why it ended."""
+        cfg = self.cfg
+        core = self.core
+        client = Client(self.client_id, _KEEPALIVE_S, cfg.get("user"), cfg.get("password"), core.will())
+        client.up = False
+        self.inbox = []
+        self.error = None
+        reader = asyncio.create_task(self.read(client, address))
+        started = ticks_ms()
+        connected = False
+        waiting_since = None
+        try:
+            while True:
+                await asyncio.sleep_ms(_STEP_MS)
+                now = ticks_ms()
+                if reader.done():
+                    e = self.error
+                    if isinstance(e, EOFError):
+                        return "the broker closed the connection"
+                    if isinstance(e, MqttError):
+                        return str(e)
+                    return "%s: %s" % (type(e).__name__, e) if e is not None else "the connection ended"
+                if not client.up:
+                    if ticks_diff(now, started) > _CONNECT_MS:
+                        return "no answer to CONNECT in %d s" % (_CONNECT_MS // 1000)
+                    continue
+                if not connected:
+                    connected = True
+                    await client.subscribe(core.subscriptions())
+                    await self.send(client, core.on_connect(now))
+                    log("mqtt: connected to %s as %s" % (cfg["host"], self.client_id))
+                out = []
+                if self.inbox:
+                    if waiting_since is None:
+                        waiting_since = now
+                    if self.quiet(now) or ticks_diff(now, waiting_since) > _QUIET_WAIT_MS:
+                        waiting_since = None
+                        while self.inbox:
+                            topic, payload = self.inbox.pop(0)
+                            if topic is not None:
+                                try:
+                                    await self.send(client, core.on_message(topic, payload, now))
+                                except MemoryError:
+                                    raise  # the connection starts again, with the heap it frees
+                                except Exception as e:  # a bug of ours: said, and the connection goes on
+                                    log("mqtt: %s failed (%s: %s)" % (topic[:60], type(e).__name__, e))
+                if self.dropped:
+                    core.ignore(core.topic("*"), "%d messages over %d bytes or with the inbox full" % (self.dropped, PAYLOAD_MAX), now)
+                    self.dropped = 0
+                await self.send(client, core.poll(now))
+                if ticks_diff(now, client.last_tx) > _KEEPALIVE_S * 500:
+                    client.ping()
+                    await client.drain()
+                if ticks_diff(now, client.last_rx) > _KEEPALIVE_S * 1500:
+                    return "no packet from the broker in %d s" % (_KEEPALIVE_S * 3 // 2)
+        finally:
+            reader.cancel()
+            client.close()
+            self.connected_for = ticks_diff(ticks_ms(), started) if connected else 0
+
+    async def run(self):
+        cfg = self.cfg
+        wait = _FIRST_WAIT_MS
+        failing_since = None
+        wifi = self.clock.board.wifi
+        while True:
+            if wifi is not None and not wifi.connected():
+                await asyncio.sleep_ms(1000)
+                continue
+            self.connected_for = 0
+            try:
+                address = await self.clock.lookup(cfg["host"], cfg["port"])
+                why = await self.session(address)
+            except Exception as e:  # a lookup that failed, a socket error before the session ran
+                why = "%s: %s" % (type(e).__name__, e)
+            now = ticks_ms()
+            if self.connected_for >= _STEADY_MS:
+                wait = _FIRST_WAIT_MS
+                failing_since = None
+            if failing_since is None:
+                failing_since = now
+            log("mqtt: %s: %s; again in %d s" % (cfg["host"], why, wait // 1000))
+            await asyncio.sleep_ms(wait)
+            cap = _SOON_MS if ticks_diff(ticks_ms(), failing_since) < _SOON_FOR_MS else _MAX_WAIT_MS
+            wait = wait * 2 if wait * 2 < cap else cap
+
+
+async def run(clock, cfg):
+    await Link(clock, cfg).run()
