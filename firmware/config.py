@@ -345,6 +345,8 @@ class _Checker:
             why = ("mqtt.user", "must be a string of at most 64 characters")
         elif clean["password"] is not None and (not isinstance(clean["password"], str) or len(clean["password"]) > 64):
             why = ("mqtt.password", "must be a string of at most 64 characters")
+        elif clean["password"] and not clean["user"]:
+            why = ("mqtt.password", "needs a user: MQTT sends no password without a user name")
         elif not _topic(clean["topic"]):
             why = ("mqtt.topic", "must be a topic like irregular-clock or home/clock (no +, #, spaces or outer /)")
         elif clean["discovery"] is not False and not _topic(clean["discovery"]):

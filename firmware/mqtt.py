@@ -149,7 +149,10 @@ class Mqtt:
         if not self.prefix:
             return
         status = self.topic("status")
-        yield self._entity("select", "mode", "Mode", {"command_topic": self.topic("mode/set"), "state_topic": self.topic("mode"),
+        # The button's choice, one of the options (B/mode is the mode playing:
+        # a schedule's, or shuffle's of the hour, perhaps none of them).
+        yield self._entity("select", "mode", "Mode", {"command_topic": self.topic("mode/set"), "state_topic": status,
+                                                      "value_template": "{{ value_json.choice }}",
                                                       "options": list(self.clock.ctl.cycle)})
         yield self._entity("text", "hands", "Hands show", {"command_topic": self.topic("hands/set"), "state_topic": status,
                                                            "value_template": "{{ value_json.hands }}", "min": 7, "max": 8,
@@ -159,4 +162,5 @@ class Mqtt:
             if unit is not None:
                 extra["unit_of_measurement"] = unit
                 extra["device_class"] = device_class
+                extra["state_class"] = "measurement"
             yield self._entity("sensor", obj, name, extra)

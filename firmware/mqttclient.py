@@ -5,7 +5,7 @@ clock needs to be a device on a broker, and no more.
     await client.connect(address)                   # a socket address; CONNECT, CONNACK; MqttError says why not
     await client.subscribe(["B/mode/set", ...])
     client.publish(topic, payload, retain); await client.drain()
-    topic, payload = await client.message()         # the next PUBLISH; PINGRESP and acks are taken on the way
+    topic, payload, retained = await client.message()  # the next PUBLISH; PINGRESP and acks are taken on the way
     client.ping(); client.close()
 
 Why our own (ARCHITECTURE.md, MQTT): micropython-lib's umqtt.simple and
@@ -67,6 +67,7 @@ class Client:
         self.password = password
         self.will = will
         self.stream = None
+        self.sock = None
         self.last_rx = None
         self.last_tx = None
         self._scratch = bytearray(_DISCARD)  # skipped bytes are read into this, never kept
@@ -75,17 +76,26 @@ class Client:
     async def connect(self, address):
         """`address`: a socket address (firmware/dns.py's, or getaddrinfo's
         last item): no name is looked up here."""
+        import select
         import socket
+        from errno import EINPROGRESS  # 115 on Linux, 119 on an ESP32's newlib
 
         sock = socket.socket()
+        self.sock = sock
         sock.setblocking(False)
         try:
             sock.connect(address)
         except OSError as e:
-            if e.args[0] != 115:  # EINPROGRESS: connecting, as a non-blocking socket does
-                sock.close()
+            if e.args[0] != EINPROGRESS:
                 raise
-        self.stream = asyncio.StreamWriter(sock, {})  # CONNECT waits in it until the socket is connected
+        # Writable once connected (or failed: the first write says why). An
+        # ESP32 refuses a write while the socket is still connecting. The
+        # caller's deadline ends a connection that never comes.
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        while not poller.poll(0):
+            await asyncio.sleep_ms(10)
+        self.stream = asyncio.StreamWriter(sock, {})
         flags = 0x02  # a clean session: subscriptions are made again on every connect
         body = _string(self.client_id.encode())
         if self.will is not None:
@@ -129,9 +139,9 @@ class Client:
         await self.stream.drain()
 
     async def message(self):
-        """(topic, payload) of the next PUBLISH; the topic is None when it
-        was too long (or not UTF-8), the payload its size (an int) when it
-        was over PAYLOAD_MAX."""
+        """(topic, payload, retained) of the next PUBLISH; the topic is None
+        when it was too long (or not UTF-8), the payload its size (an int)
+        when it was over PAYLOAD_MAX."""
         while True:
             kind, body = await self._next()
             if kind == 3:
@@ -177,10 +187,11 @@ class Client:
                 raise MqttError("a PUBLISH too short for its packet id")
             await stream.readexactly(2)
             rest -= 2
+        retained = bool(first & 1)
         if rest > PAYLOAD_MAX:
             await self._skip(rest)
-            return kind, (topic, rest)
-        return kind, (topic, await stream.readexactly(rest) if rest else b"")
+            return kind, (topic, rest, retained)
+        return kind, (topic, await stream.readexactly(rest) if rest else b"", retained)
 
     async def _skip(self, n):
         view = memoryview(self._scratch)
@@ -194,10 +205,11 @@ class Client:
             self.last_rx = ticks_ms()
 
     def close(self):
-        stream = self.stream
-        self.stream = None
-        if stream is not None:
+        """Close the socket itself: MicroPython's Stream.close() does not."""
+        sock = self.sock
+        self.sock = self.stream = None
+        if sock is not None:
             try:
-                stream.close()
+                sock.close()
             except Exception:
                 pass

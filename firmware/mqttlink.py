@@ -5,12 +5,12 @@ connected to the broker and kept so.
 
 - The broker's name is looked up as NTP servers' are, without blocking
   (Clock.lookup, firmware/dns.py).
-- A connection that fails, is refused, or goes quiet (no packet for 1.5
-  keepalives: a half-open TCP connection) is closed and tried again after
-  5 s, doubling to 30 s for the first 10 minutes (so the clock is back
-  within 30 s of a broker's return), then to 5 minutes; a connection that
-  lasted a minute starts again at 5 s. Each ending is one log line, never
-  a credential.
+- A connection that fails or goes quiet (no packet for 1.5 keepalives: a
+  half-open TCP connection) is closed and tried again after 5 s, doubling
+  to 25 s (so the clock is back within 30 s of a broker's return); one the
+  broker refuses (a wrong password) doubles up to 5 minutes. A connection
+  that lasted a minute starts again at 5 s. Each ending is one log line,
+  never a credential. Retained commands are not taken: stale by then.
 - One task reads (firmware/mqttclient.py's message(), into a small inbox);
   this one writes: the publications of the core, the status, the pings.
   Commands are taken in a quiet moment (no pulse running, none due within
@@ -28,9 +28,8 @@ from firmware.mqttclient import PAYLOAD_MAX, Client, MqttError
 from firmware.ticks import ticks_diff, ticks_ms
 
 _FIRST_WAIT_MS = 5000
-_SOON_MS = 30000  # the longest wait in the first _SOON_FOR_MS of failures: back within 30 s of a broker's return
-_SOON_FOR_MS = 600000
-_MAX_WAIT_MS = 300000
+_SOON_MS = 25000  # the longest wait while the broker is away: back within 30 s of its return
+_MAX_WAIT_MS = 300000  # ... and while it refuses us (a wrong password does not mend itself)
 _STEADY_MS = 60000  # a connection that lasted this long was no failure
 _CONNECT_MS = 10000  # CONNECT to CONNACK at most
 _KEEPALIVE_S = 60
@@ -46,7 +45,7 @@ class Link:
         self.cfg = cfg
         uid = clock.board.uid()
         self.core = Mqtt(clock, cfg, uid)
-        self.client_id = "irregular-clock-" + uid
+        self.client_id = "clock-" + uid[:16]  # MQTT 3.1.1 brokers must take 23 characters; not all take more
         self.inbox = []
         self.dropped = 0
         self.error = None  # why the reader stopped
@@ -55,15 +54,18 @@ class Link:
         """Connect, then read until the connection fails: the reader task.
         It ends quietly, its error kept in `error` (a task that raises with
         nobody awaiting it yet gets its traceback printed by asyncio)."""
+        status = self.core.prefix + "/status" if self.core.prefix else None
         try:
             await client.connect(address)
             client.up = True
             while True:
-                message = await client.message()
-                if isinstance(message[1], int) or len(self.inbox) >= _INBOX:
+                topic, payload, retained = await client.message()
+                if retained and topic != status:
+                    continue  # a command left retained on the broker: stale by now (typed hands above all)
+                if isinstance(payload, int) or len(self.inbox) >= _INBOX:
                     self.dropped += 1  # skipped as too big, or no room: counted, said by the other task
                 else:
-                    self.inbox.append(message)
+                    self.inbox.append((topic, payload))
         except Exception as e:
             self.error = e
 
@@ -109,21 +111,22 @@ class Link:
                     await client.subscribe(core.subscriptions())
                     await self.send(client, core.on_connect(now))
                     log("mqtt: connected to %s as %s" % (cfg["host"], self.client_id))
-                out = []
                 if self.inbox:
                     if waiting_since is None:
                         waiting_since = now
-                    if self.quiet(now) or ticks_diff(now, waiting_since) > _QUIET_WAIT_MS:
+                    taken = 0
+                    while self.inbox and taken < 4 and (self.quiet(ticks_ms()) or ticks_diff(now, waiting_since) > _QUIET_WAIT_MS):
                         waiting_since = None
-                        while self.inbox:
-                            topic, payload = self.inbox.pop(0)
-                            if topic is not None:
-                                try:
-                                    await self.send(client, core.on_message(topic, payload, now))
-                                except MemoryError:
-                                    raise  # the connection starts again, with the heap it frees
-                                except Exception as e:  # a bug of ours: said, and the connection goes on
-                                    log("mqtt: %s failed (%s: %s)" % (topic[:60], type(e).__name__, e))
+                        taken += 1
+                        topic, payload = self.inbox.pop(0)
+                        if topic is None:
+                            continue
+                        try:
+                            await self.send(client, core.on_message(topic, payload, now))
+                        except MemoryError:
+                            raise  # the connection starts again, with the heap it frees
+                        except Exception as e:  # a bug of ours: said, and the connection goes on
+                            log("mqtt: %s failed (%s: %s)" % (topic[:60], type(e).__name__, e))
                 if self.dropped:
                     core.ignore(core.topic("*"), "%d messages over %d bytes or with the inbox full" % (self.dropped, PAYLOAD_MAX), now)
                     self.dropped = 0
@@ -141,7 +144,6 @@ class Link:
     async def run(self):
         cfg = self.cfg
         wait = _FIRST_WAIT_MS
-        failing_since = None
         wifi = self.clock.board.wifi
         while True:
             if wifi is not None and not wifi.connected():
@@ -153,15 +155,11 @@ class Link:
                 why = await self.session(address)
             except Exception as e:  # a lookup that failed, a socket error before the session ran
                 why = "%s: %s" % (type(e).__name__, e)
-            now = ticks_ms()
             if self.connected_for >= _STEADY_MS:
                 wait = _FIRST_WAIT_MS
-                failing_since = None
-            if failing_since is None:
-                failing_since = now
             log("mqtt: %s: %s; again in %d s" % (cfg["host"], why, wait // 1000))
             await asyncio.sleep_ms(wait)
-            cap = _SOON_MS if ticks_diff(ticks_ms(), failing_since) < _SOON_FOR_MS else _MAX_WAIT_MS
+            cap = _MAX_WAIT_MS if why.startswith("the broker refused us") else _SOON_MS
             wait = wait * 2 if wait * 2 < cap else cap
 
 

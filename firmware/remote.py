@@ -15,7 +15,7 @@ wins over config.json at the next boot, as the button's mode does.
 """
 
 from firmware import VERSION
-from firmware.states import RACE, STATE_NAMES, WAIT
+from firmware.states import RACE, SET_RUN, STATE_NAMES, WAIT
 from firmware.ticks import ticks_diff
 
 ZONES = "zones.txt"  # beside config.json: "Name POSIX-rule" lines, sorted (deploy writes it)
@@ -123,6 +123,8 @@ def change(clock, what, value, now):
 
 def set_mode(clock, name, now):
     ctl = clock.ctl
+    if name == ctl.choice and ctl.state < SET_RUN:
+        return None  # already: no flash write (a flood of the same command costs nothing)
     wake = ctl.pick(name, now) if isinstance(name, str) else None
     if wake is None:
         return "mode: %r is not one of %s" % (name, ", ".join(ctl.cycle))

@@ -42,7 +42,7 @@ async def main():
     asyncio.create_task(pinger())
     print("ready")
     while True:
-        topic, payload = await c.message()
+        topic, payload, retained = await c.message()
         if payload == b"bye":
             break
         c.publish("t/echo", (topic or "?").encode() + b" " + (str(payload).encode() if isinstance(payload, int) else payload))

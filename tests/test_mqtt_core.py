@@ -72,7 +72,9 @@ def test_on_connect_it_says_online_its_mode_its_status_and_every_entity():
             assert field in status, field
     assert len(unique) == 6
     select = configs["homeassistant/select/c0ffee01/mode/config"]
-    assert select["options"] == list(CYCLE) and select["command_topic"] == B + "/mode/set" and select["state_topic"] == B + "/mode"
+    # The select shows the button's choice (one of its options), not the mode a schedule plays.
+    assert select["options"] == list(CYCLE) and select["command_topic"] == B + "/mode/set"
+    assert select["state_topic"] == B + "/status" and select["value_template"] == "{{ value_json.choice }}"
     text = configs["homeassistant/text/c0ffee01/hands/config"]
     assert text["command_topic"] == B + "/hands/set" and text["pattern"] == "^[0-9]{1,2}:[0-9]{2}:[0-9]{2}$"
     assert configs["homeassistant/sensor/c0ffee01/error_bound/config"]["unit_of_measurement"] == "ms"
