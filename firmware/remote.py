@@ -123,8 +123,8 @@ def change(clock, what, value, now):
 
 def set_mode(clock, name, now):
     ctl = clock.ctl
-    if name == ctl.choice and ctl.state < SET_RUN:
-        return None  # already: no flash write (a flood of the same command costs nothing)
+    if name == ctl.choice == ctl.mode.name and ctl.state < SET_RUN:
+        return None  # chosen and playing already: no flash write (a flood of it costs nothing)
     wake = ctl.pick(name, now) if isinstance(name, str) else None
     if wake is None:
         return "mode: %r is not one of %s" % (name, ", ".join(ctl.cycle))

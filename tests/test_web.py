@@ -454,3 +454,17 @@ def test_a_change_made_with_no_room_left_for_the_status_says_so_briefly(monkeypa
     monkeypatch.setattr(remote, "status", no_room)
     status, _, body, _ = call(w, world, "POST", "/api/mode", {"mode": "rush"})
     assert (status, body) == (200, {"changed": True}) and world.controller.choice == "rush"
+
+
+def test_picking_the_chosen_mode_inside_a_window_overrides_the_window_and_otherwise_writes_nothing():
+    world, _, w = make()
+    world.run_until(START + 30000)
+    settings_before = dict(world.store.settings)
+    assert call(w, world, "POST", "/api/mode", {"mode": "normal"})[0] == 200  # chosen and playing: nothing to do
+    assert world.store.settings == settings_before
+    call(w, world, "POST", "/api/schedule", {"schedule": [{"from": "12:00", "to": "13:00", "mode": "stumble"}]})
+    world.run_until(START + 150000)
+    assert call(w, world, "GET", "/api/status")[2]["mode"] == "stumble"
+    call(w, world, "POST", "/api/mode", {"mode": "normal"})  # the chosen mode, to override the window
+    world.run_until(START + 270000)
+    assert call(w, world, "GET", "/api/status")[2]["mode"] == "normal"
