@@ -35,6 +35,7 @@ from firmware.ticks import ticks_diff
 
 _STATUS_EVERY_MS = 60000  # the status at most this often, unless something changed
 _SAY_EVERY_MS = 60000  # ignored commands: one line, then a count at most this often
+_REDISCOVER_MS = 10000  # discovery sent again at most this often
 PAYLOAD_MAX = 256  # bytes of a command: a zone rule or a time is far less
 _COMMANDS = {"mode/set": "mode", "hands/set": "hands", "zone/set": "zone"}
 # (component, object id, name, the status field it shows, unit, device class)
@@ -56,6 +57,7 @@ class Mqtt:
         self._sent_at = None  # ticks of it
         self._ignored = 0  # commands ignored since the last line said so
         self._said_at = None
+        self._rediscovered = None  # ticks of the last discovery sent again
 
     def topic(self, name):
         return self.base + "/" + name
@@ -97,7 +99,10 @@ class Mqtt:
 
     def on_message(self, topic, payload, now):
         if self.prefix and topic == self.prefix + "/status":
-            return self.rediscover(now) if payload == b"online" else []
+            if payload != b"online" or (self._rediscovered is not None and ticks_diff(now, self._rediscovered) < _REDISCOVER_MS):
+                return []  # (a flood of "online" is answered once in 10 s)
+            self._rediscovered = now
+            return self.rediscover(now)
         what = _COMMANDS.get(topic[len(self.base) + 1:]) if topic.startswith(self.base + "/") else None
         if what is None:
             return []  # not ours (a wildcard elsewhere): nothing to say

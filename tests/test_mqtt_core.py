@@ -85,6 +85,9 @@ def test_home_assistant_coming_online_gets_the_discovery_again():
     list(core.on_connect(world.ticks()))
     again = published(core.on_message("homeassistant/status", b"online", world.ticks()))
     assert "homeassistant/select/c0ffee01/mode/config" in again and B + "/status" in again
+    assert list(core.on_message("homeassistant/status", b"online", world.ticks())) == []  # a flood of it: once in 10 s
+    world.run_until(world.true_ms + 10001)
+    assert published(core.on_message("homeassistant/status", b"online", world.ticks()))
     assert list(core.on_message("homeassistant/status", b"offline", world.ticks())) == []
 
 
