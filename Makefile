@@ -23,8 +23,14 @@ sim: $(STAMP)
 micropython32: $(STAMP)
 	-$(PY) -m tools.micropython32 --frozen
 
+# The end-to-end tests spend their time waiting for real minutes: three run
+# at once (tests/conftest.py keeps every other test on one worker, so the
+# minutes are measured beside at most one busy process). TEST_WORKERS=0
+# runs everything in this process, one after another.
+TEST_WORKERS ?= 3
+
 test: $(STAMP) micropython32
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 bench: $(STAMP) micropython32
 	$(PY) -m bench

@@ -47,16 +47,20 @@ def _string(data):
     return bytes((len(data) >> 8, len(data) & 255)) + data
 
 
-def _packet(first, body):
-    """A packet: its first byte, the remaining length as MQTT encodes it, the body."""
-    n = len(body)
+def _head(first, n):
+    """A packet's fixed header: its first byte, then the remaining length
+    `n` as MQTT encodes it."""
     head = bytearray((first,))
     while True:
         byte = n & 127
         n >>= 7
         head.append(byte | 128 if n else byte)
         if not n:
-            return bytes(head) + body
+            return head
+
+
+def _packet(first, body):
+    return _head(first, len(body)) + body
 
 
 class Client:
@@ -126,7 +130,15 @@ class Client:
         await self.drain()
 
     def publish(self, topic, payload, retain=False):
-        self._send(_packet(0x31 if retain else 0x30, _string(topic.encode()) + payload))
+        # The payload is written as it is, after its header, not copied into
+        # one packet: a discovery payload is some 450 bytes, and under a
+        # flood the heap may hold no free block that long twice over.
+        # Everything this allocates comes before the first write, so one
+        # that fails with MemoryError can be made again (Link.send).
+        topic = _string(topic.encode())
+        head = _head(0x31 if retain else 0x30, len(topic) + len(payload)) + topic
+        self._send(head)
+        self._send(payload)
 
     def ping(self):
         self._send(b"\xc0\x00")

@@ -34,9 +34,10 @@ _STEADY_MS = 60000  # a connection that lasted this long was no failure
 _CONNECT_MS = 10000  # CONNECT to CONNACK at most
 _KEEPALIVE_S = 60
 _STEP_MS = 50  # how often this task looks at its connection
-_INBOX = 8  # messages waiting at most (100 a second is 5 a step); more are ignored and counted
+_INBOX = 4  # messages waiting at most (each up to PAYLOAD_MAX bytes); more are ignored and counted
 _QUIET_MS = 60
 _QUIET_WAIT_MS = 2000
+_TRIES = 3  # a publication that meets MemoryError, at most this often
 
 
 class Link:
@@ -70,9 +71,19 @@ class Link:
             self.error = e
 
     async def send(self, client, items):
-        """Publish each item as it is made, and let it out before the next."""
+        """Publish each item as it is made, and let it out before the next.
+        A packet that finds no free block for its header (the reader's
+        messages in flight, under a flood) is made again a moment later,
+        when they are gone, before the connection is given up for it."""
         for topic, payload, retain in items:
-            client.publish(topic, payload, retain)
+            for attempt in range(_TRIES):
+                try:
+                    client.publish(topic, payload, retain)
+                    break
+                except MemoryError:
+                    if attempt == _TRIES - 1:
+                        raise
+                    await asyncio.sleep_ms(_STEP_MS)
             await client.drain()
 
     def quiet(self, now):

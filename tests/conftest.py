@@ -53,3 +53,23 @@ def pytest_report_header(config):
         mpy_cross_binary() or "missing",
         IN_CI,
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test` runs three workers), every test but
+    the real-time ones goes to one worker, in one group: those tests keep a
+    core busy, and the real-time ones, a firmware process measured to 30 ms
+    at each minute, then share the machine with at most one of them. The
+    real-time ones (they use the `board` fixture: a firmware process on the
+    unix port, waiting for real minutes) spread over the other workers."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return  # (-p no:xdist: one process, and no such marker)
+    for item in items:
+        if not _runs_a_firmware(item):
+            item.add_marker(pytest.mark.xdist_group("steady"))
+
+
+def _runs_a_firmware(item):
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.get("board") if info is not None else None
+    return bool(defs) and defs[-1].func.__module__ == "tests.test_firmware_e2e"

@@ -1,7 +1,7 @@
 """MQTT's pure core (firmware/mqtt.py): topics, Home Assistant discovery and
 commands, over the real controller in virtual time (sim/world.py through
 sim/web.py's WorldClock), as the page's core is tested. No broker here:
-the client that carries these over a connection is issue 13's next step.
+tests/test_mqtt_client.py and tests/test_mqtt_e2e.py have one.
 """
 
 import json
@@ -175,3 +175,42 @@ def test_a_payload_the_client_skipped_comes_as_its_size_and_is_ignored(capsys):
     list(core.on_connect(world.ticks()))
     assert core.on_message(B + "/mode/set", 65536, world.ticks()) == []
     assert "ignored: 65536 bytes, over 256" in capsys.readouterr().out
+
+
+class TightClient:
+    """A client whose first `short` publications find no room on the heap."""
+
+    def __init__(self, short):
+        self.short = short
+        self.sent = []
+
+    def publish(self, topic, payload, retain=False):
+        if self.short:
+            self.short -= 1
+            raise MemoryError("memory allocation failed, allocating 515 bytes")
+        self.sent.append((topic, payload, retain))
+
+    async def drain(self):
+        pass
+
+
+@pytest.mark.parametrize("short, sent", [(0, 2), (2, 2), (3, None)])
+def test_a_publication_that_finds_no_room_is_made_again_then_given_up(monkeypatch, short, sent):
+    import asyncio
+
+    from firmware.mqttlink import Link
+
+    async def sleep(ms):
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep_ms", sleep, raising=False)
+    link = Link.__new__(Link)  # its send() alone: no clock, no board
+    client = TightClient(short)
+    items = [(B + "/availability", b"online", True), (B + "/mode", b"rush", True)]
+    if sent is None:
+        with pytest.raises(MemoryError):  # a third time: the connection starts again (mqttlink's session)
+            asyncio.run(link.send(client, items))
+        assert client.sent == []
+    else:
+        asyncio.run(link.send(client, items))
+        assert client.sent == items
