@@ -93,6 +93,16 @@ def parse_port(text):
     return port
 
 
+def parse_broker(text):
+    from firmware.sntp import split_host_port
+
+    try:
+        host, port = split_host_port(text, 1883)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError("%s: want HOST or HOST:PORT, e.g. 192.168.1.10:1883" % e)
+    return {"host": host, "port": port}
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["scenario"]:
@@ -115,6 +125,9 @@ def main(argv=None):
     parser.add_argument("--frames", type=parse_frames, metavar="N", help="run N frames, then exit")
     parser.add_argument("--web", type=parse_port, metavar="PORT",
                         help="serve the phone page for the simulated clock on 127.0.0.1:PORT (user clock, password from $CLOCK_WEB_PASSWORD, else 'simulated')")
+    parser.add_argument("--mqtt", type=parse_broker, metavar="HOST[:PORT]",
+                        help="join this MQTT broker as a clock Home Assistant finds by itself (user and password from "
+                             "$CLOCK_MQTT_USER and $CLOCK_MQTT_PASSWORD, base topic from $CLOCK_MQTT_TOPIC, else irregular-clock)")
     args = parser.parse_args(argv)
     if args.screenshot is not None:
         folder = os.path.dirname(os.path.abspath(args.screenshot))
@@ -157,6 +170,20 @@ def main(argv=None):
         except OSError as e:
             parser.error("--web: cannot serve on port %d: %s" % (args.web, e.strerror or e))
         print("sim: the page is on http://127.0.0.1:%d/ (user clock)" % page.port, file=sys.stderr)
+    broker = None
+    if args.mqtt is not None and args.screenshot is None:
+        from sim.mqtt import MqttBridge
+
+        cfg = dict(args.mqtt, user=os.environ.get("CLOCK_MQTT_USER"), password=os.environ.get("CLOCK_MQTT_PASSWORD"),
+                   topic=os.environ.get("CLOCK_MQTT_TOPIC") or "irregular-clock")
+        try:
+            broker = MqttBridge(preview, cfg).start()
+        except (OSError, RuntimeError) as e:
+            if page is not None:
+                page.stop()
+            parser.error("--mqtt: cannot reach %s:%d: %s" % (cfg["host"], cfg["port"], getattr(e, "strerror", None) or e))
+        print("sim: on the broker %s:%d as %s/ (Home Assistant finds it under MQTT)" % (cfg["host"], cfg["port"], cfg["topic"]),
+              file=sys.stderr)
 
     try:
         if args.screenshot is not None:
@@ -174,6 +201,8 @@ def main(argv=None):
         pygame.quit()
         if page is not None:
             page.stop()
+        if broker is not None:
+            broker.stop()
     return 0
 
 
