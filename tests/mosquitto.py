@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -69,3 +70,77 @@ class Mosquitto:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def set_users(broker, users):
+    """Rewrite the broker's password file and have it read it again
+    (SIGHUP: mosquitto reloads password_file without a restart)."""
+    import signal
+
+    passwords = broker.workdir / "passwords"
+    passwords.write_text("")
+    for user, password in users.items():
+        subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True, capture_output=True)
+    broker.users = dict(users)
+    broker.proc.send_signal(signal.SIGHUP)
+
+
+class Proxy(threading.Thread):
+    """A TCP relay on loopback to `port`; with `silent` set, it carries
+    nothing either way but keeps every connection open: a half-open TCP
+    connection, as after a router's reboot or a NAT's timeout."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.upstream = port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.silent = False
+        self.stopped = False
+        self.accepted = 0
+
+    def run(self):
+        while not self.stopped:
+            try:
+                down, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            self.accepted += 1
+            try:
+                up = socket.create_connection(("127.0.0.1", self.upstream), timeout=2)
+            except OSError:
+                down.close()
+                continue
+            for a, b in ((down, up), (up, down)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source, sink):
+        source.settimeout(0.2)
+        while not self.stopped:
+            try:
+                data = source.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            if not self.silent:
+                try:
+                    sink.sendall(data)
+                except OSError:
+                    break
+        for s in (source, sink):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def stop(self):
+        self.stopped = True
+        self.join()  # (it looks at `stopped` every 0.2 s)
+        self.listener.close()

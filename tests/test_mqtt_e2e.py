@@ -5,10 +5,13 @@ discovery payloads arrive and parse; a mode and typed hands sent as
 commands show in the coil log; a flood of 100 messages a second (some of
 64 KB, some garbage) is ignored; the broker killed and started again gets
 the clock back and everything republished within 30 s; every minute is
-right throughout.
+right throughout. Then the other ways a broker fails: a name that does not
+resolve, a wrong password, a half-open connection (a relay that goes
+silent): each said in the log, tried again with backoff, and no minute lost.
 """
 
 import json
+import re
 import threading
 import time
 
@@ -16,7 +19,7 @@ import pytest
 
 from tests import test_firmware_e2e as e2e
 from tests.conftest import need
-from tests.mosquitto import Mosquitto, mosquitto_binary
+from tests.mosquitto import Mosquitto, Proxy, mosquitto_binary, set_users
 from tests.test_firmware_e2e import (  # noqa: F401 (board: the fixture)
     Rotor,
     assert_motor_limits,
@@ -178,3 +181,63 @@ def test_the_clock_on_a_broker_discovered_commanded_flooded_and_back_after_the_b
     assert sum(1 for g in rush if 480 <= g <= 520) >= 40 and max(rush) > 20000, rush
     assert flood.sent > 100 * 60, flood.sent
     print("mqtt e2e: %d flood messages; online again %.1f s after the broker's return" % (flood.sent, online_at - back))
+
+
+@pytest.mark.parametrize("board", ["32bit"], indirect=True)
+@pytest.mark.timeout(900)
+def test_a_name_that_does_not_resolve_a_wrong_password_and_a_half_open_connection_cost_no_minute(board, tmp_path):
+    from tests.test_dns import Resolver
+
+    need(mosquitto_binary(), "an MQTT broker (Debian package mosquitto)")
+    board.heap_cap = WEB_HEAP_CAP
+    broker = Mosquitto(tmp_path / "broker", users={USER: "not-the-clocks-1"}).start()
+    relay = Proxy(broker.port)
+    relay.start()
+    ha = HomeAssistant.__new__(HomeAssistant)
+    with Resolver({}) as resolver:
+        try:
+            hands = e2e.target(true_ms() + 3000)
+            board.deploy("normal", e2e.hms(hands), dns=resolver.address,
+                         mqtt={"host": "broker.test", "port": relay.port, "user": USER, "password": PASSWORD})
+            board.start()
+            wait_for_console(board, "ntp: time from", after="clock: board", timeout_s=30)
+            first = next_boundary(true_ms() + 5000)
+            # A name the resolver does not answer: said, and tried again after 5 s, then 10.
+            wait_for_console(board, "mqtt: broker.test: ", after="clock: board", timeout_s=30)
+            wait_for_console(board, "again in 10 s", after="clock: board", timeout_s=30)
+            resolver.names["broker.test"] = [127, 0, 0, 1]
+            # A wrong password: the broker's refusal said in words, the password never.
+            wait_for_console(board, "the broker refused us", after="clock: board", timeout_s=40)
+            set_users(broker, {USER: PASSWORD})
+            wait_for_console(board, "mqtt: connected to broker.test", after="the broker refused us", timeout_s=60)
+            ha.__init__(broker.port)
+            # A half-open connection: the relay carries nothing, the socket stays open.
+            time.sleep(2)
+            relay.silent = True
+            silent_at = time.monotonic()
+            wait_for_console(board, "no packet from the broker in 90 s", after="mqtt: connected to broker.test", timeout_s=150)
+            found_at = time.monotonic()
+            relay.silent = False
+            back = time.monotonic()
+            ha.wait(back, B + "/availability", lambda p: p == b"online", timeout_s=40)
+            wait_for_console(board, "mqtt: connected to broker.test", after="no packet from the broker", timeout_s=5)
+            last = next_boundary(true_ms())
+            wait_until_true(last + 1000)
+        finally:
+            if ha.__dict__:
+                ha.close()
+            relay.stop()
+            broker.stop()
+    board.stop()
+    pulses = board.watcher.pulses()
+    console = open(board.log).read()
+    tail = console[-3000:]
+    assert "Traceback" not in console and "MemoryError" not in console and "task failed" not in console, tail
+    assert PASSWORD not in console and "not-the-clocks-1" not in console, tail
+    waits = [int(w) for w in re.findall(r"^mqtt: broker\.test: .*; again in (\d+) s$", console, re.M)]
+    assert waits[:2] == [5, 10] and all(5 <= w <= 300 for w in waits) and all(b >= a or b == 5 for a, b in zip(waits, waits[1:])), waits
+    assert 85 <= found_at - silent_at <= 125, found_at - silent_at  # 1.5 keepalives, and a step
+    boundaries = list(range(first, last + 1, 60000))
+    assert len(boundaries) >= 3, boundaries
+    assert_motor_limits(pulses)
+    assert check_boundaries(pulses, Rotor(hands, (hands - 1) % 2), boundaries) == [], tail
