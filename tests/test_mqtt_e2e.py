@@ -43,7 +43,7 @@ COMPONENTS = {"select": {"mode"}, "text": {"hands"}, "sensor": {"lead", "last_sy
 class HomeAssistant:
     """paho-mqtt subscribed to everything, as Home Assistant's broker view."""
 
-    def __init__(self, port):
+    def __init__(self, port, user=USER, password=PASSWORD):
         try:
             import paho.mqtt.client as mqtt
         except ImportError:
@@ -52,7 +52,7 @@ class HomeAssistant:
         self.got = []
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        self.client.username_pw_set(USER, PASSWORD)
+        self.client.username_pw_set(user, password)
         self.client.on_message = self.on_message
         self.client.on_connect = lambda c, u, f, rc, p=None: c.subscribe("#")
         self.client.reconnect_delay_set(1, 2)

@@ -83,3 +83,12 @@ def test_a_readme_command_runs(line, tmp_path):
             assert (tmp_path / os.path.basename(words[words.index(flag) + 1])).stat().st_size > 0
     if picture is not None:
         assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_under_make_test_the_steady_tests_are_one_group_on_one_worker(request):
+    """`make test` runs pytest-xdist with --dist loadgroup: the tests that
+    keep a core busy must stay in one group (tests/conftest.py), or they
+    would share the machine with several real-time firmware runs at once."""
+    if not (os.environ.get("PYTEST_XDIST_WORKER") and request.config.getvalue("loadgroup")):
+        pytest.skip("not under pytest-xdist --dist loadgroup (make test runs it so)")
+    assert request.node.nodeid.endswith("@steady"), request.node.nodeid

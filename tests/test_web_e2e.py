@@ -31,9 +31,7 @@ from tests.test_firmware_e2e import (  # noqa: F401 (board: the fixture)
 from tests.conftest import need
 from tests.webclient import Hammer, call, free_tcp_port, request
 
-# The page's cap (the budget: an ESP32 heap after one growth,
-# leaving room for Wi-Fi). CLOCK_WEB_HEAP_CAP tries others.
-WEB_HEAP_CAP = int(os.environ.get("CLOCK_WEB_HEAP_CAP", 112000))
+WEB_HEAP_CAP = e2e.NETWORKED_CAP  # the page's cap: CLOCK_WEB_HEAP_CAP tries others
 PASSWORD = "hands-and-a-page"
 AHEAD_ZONE = "<+0101>-1:01"  # one minute ahead of CET: a short race, not hours
 
