@@ -129,15 +129,30 @@ class Client:
         self._send(_packet(0x82, body))
         await self.drain()
 
-    def publish(self, topic, payload, retain=False):
-        # The payload is written as it is, after its header, not copied into
-        # one packet: a discovery payload is some 450 bytes, and under a
-        # flood the heap may hold no free block that long twice over.
-        # Everything this allocates comes before the first write, so one
-        # that fails with MemoryError can be made again (Link.send).
+    def header(self, topic, payload, retain=False):
+        """A PUBLISH's fixed header and topic: what a publication makes
+        before anything of it is written, so one that meets MemoryError
+        here can be made again (Link.send)."""
         topic = _string(topic.encode())
-        head = _head(0x31 if retain else 0x30, len(topic) + len(payload)) + topic
-        self._send(head)
+        return _head(0x31 if retain else 0x30, len(topic) + len(payload)) + topic
+
+    async def put(self, head, payload):
+        """Write a header, let it out, then its payload: the payload (a
+        discovery payload is some 450 bytes) goes to the socket as it is,
+        not copied into one packet with its header, when the socket takes
+        it at once. Part of a packet may be out by any MemoryError here:
+        the connection cannot go on, and MqttError says so."""
+        try:
+            self._send(head)
+            await self.drain()
+            self._send(payload)
+        except MemoryError:
+            raise MqttError("no memory in the middle of a packet")
+        await self.drain()
+
+    def publish(self, topic, payload, retain=False):
+        """Header and payload, queued at once (drain() lets them out)."""
+        self._send(self.header(topic, payload, retain))
         self._send(payload)
 
     def ping(self):

@@ -72,19 +72,23 @@ class Link:
 
     async def send(self, client, items):
         """Publish each item as it is made, and let it out before the next.
-        A packet that finds no free block for its header (the reader's
-        messages in flight, under a flood) is made again a moment later,
-        when they are gone, before the connection is given up for it."""
+        A header that finds no free block (the reader's messages in flight
+        cut the heap into pieces under a flood) is made again a moment
+        later, when they are gone, before the connection is given up for
+        it; nothing of that packet was written yet (Client.header)."""
         for topic, payload, retain in items:
             for attempt in range(_TRIES):
                 try:
-                    client.publish(topic, payload, retain)
+                    head = client.header(topic, payload, retain)
                     break
                 except MemoryError:
                     if attempt == _TRIES - 1:
                         raise
+                    if not self.short:
+                        log("mqtt: no room on the heap for a packet; made again in %d ms (said once a connection)" % _STEP_MS)
+                    self.short += 1
                     await asyncio.sleep_ms(_STEP_MS)
-            await client.drain()
+            await client.put(head, payload)
 
     def quiet(self, now):
         clock = self.clock
@@ -98,6 +102,7 @@ class Link:
         client.up = False
         self.inbox = []
         self.error = None
+        self.short = 0  # headers made again for want of memory, this connection
         reader = asyncio.create_task(self.read(client, address))
         started = ticks_ms()
         connected = False
@@ -134,8 +139,8 @@ class Link:
                             continue
                         try:
                             await self.send(client, core.on_message(topic, payload, now))
-                        except MemoryError:
-                            raise  # the connection starts again, with the heap it frees
+                        except (MemoryError, MqttError):
+                            raise  # the connection starts again (with the heap it frees; a packet cut short)
                         except Exception as e:  # a bug of ours: said, and the connection goes on
                             log("mqtt: %s failed (%s: %s)" % (topic[:60], type(e).__name__, e))
                 if self.dropped:

@@ -177,11 +177,17 @@ def main(argv=None):
         cfg = dict(args.mqtt, user=os.environ.get("CLOCK_MQTT_USER"), password=os.environ.get("CLOCK_MQTT_PASSWORD"),
                    topic=os.environ.get("CLOCK_MQTT_TOPIC") or "irregular-clock")
         try:
-            broker = MqttBridge(preview, cfg).start()
-        except (OSError, RuntimeError) as e:
+            bridge = MqttBridge(preview, cfg)
+        except RuntimeError as e:  # no paho-mqtt
             if page is not None:
                 page.stop()
-            parser.error("--mqtt: cannot reach %s:%d: %s" % (cfg["host"], cfg["port"], getattr(e, "strerror", None) or e))
+            parser.error(str(e))
+        try:
+            broker = bridge.start()
+        except OSError as e:
+            if page is not None:
+                page.stop()
+            parser.error("--mqtt: cannot reach %s:%d: %s" % (cfg["host"], cfg["port"], e.strerror or e))
         print("sim: on the broker %s:%d as %s/ (Home Assistant finds it under MQTT)" % (cfg["host"], cfg["port"], cfg["topic"]),
               file=sys.stderr)
 
@@ -199,10 +205,10 @@ def main(argv=None):
             app.run(app.App(preview), frames=args.frames)
     finally:
         pygame.quit()
+        if broker is not None:  # (the last started, the first stopped)
+            broker.stop()
         if page is not None:
             page.stop()
-        if broker is not None:
-            broker.stop()
     return 0
 
 

@@ -74,14 +74,29 @@ class MqttBridge:
         return self
 
     def stop(self):
-        self._stopped.set()
-        if self.connected.is_set():  # a clean goodbye sends no will: say it ourselves
+        """Offline, then a clean goodbye (which sends no will: so we say
+        it ourselves); a goodbye that does not get out in 2 s is cut off,
+        and the broker sends the will."""
+        self._stopped.set()  # no callback publishes after this (each looks under the lock)
+        if self._poller.is_alive():
+            self._poller.join()
+        with self.preview.lock:
+            pass  # a message being taken has finished
+        said = None
+        if self.connected.is_set():
             try:
-                self.client.publish(*self.core.will()[:2], retain=True).wait_for_publish(2)
+                said = self.client.publish(*self.core.will()[:2], retain=True)
+                said.wait_for_publish(2)
             except (RuntimeError, ValueError):  # the connection went meanwhile: the broker sends the will
-                pass
-        self.client.disconnect()
-        self.client.loop_stop()
+                said = None
+        if said is not None and said.is_published():
+            self.client.disconnect()
+            self.client.loop_stop()
+        else:
+            self.client.loop_stop()
+            sock = self.client.socket()
+            if sock is not None:
+                sock.close()  # cut off, no goodbye: the broker sends the will
         remote.ZONES = self._saved
         self._tmp.cleanup()
 
@@ -97,6 +112,18 @@ class MqttBridge:
             self.client.publish(topic, payload, retain=retain)
 
     def _on_connect(self, client, userdata, flags, reason, properties=None):
+        self._guarded(self._connected, client, reason)
+
+    def _guarded(self, body, *args):
+        """A callback's body: paho's network thread would end on an
+        exception (and the window go on with no broker), so it is said
+        and the bridge goes on, as the board's task does."""
+        try:
+            body(*args)
+        except Exception as e:
+            print("sim: MQTT: %s failed (%s: %s)" % (body.__name__.strip("_"), type(e).__name__, e), file=sys.stderr)
+
+    def _connected(self, client, reason):
         if reason.is_failure:
             if self.refused != str(reason):  # said once, not at every retry
                 print("sim: the MQTT broker refused us: %s" % reason, file=sys.stderr)
@@ -105,15 +132,22 @@ class MqttBridge:
         self.refused = None
         client.subscribe([(topic, 0) for topic in self.core.subscriptions()])
         with self.preview.lock:
+            if self._stopped.is_set():
+                return
             now = self._now()
             self.powered = self.preview.world.powered
             self._send(self.core.on_connect(now) if self.powered else [self.core.will()])
         self.connected.set()
 
     def _on_message(self, client, userdata, message):
+        self._guarded(self._message, message)
+
+    def _message(self, message):
         if message.retain and message.topic != self.status_topic:
             return  # a command left retained: stale by now (the board ignores them too)
         with self.preview.lock:
+            if self._stopped.is_set():
+                return
             now = self._now()
             if self.preview.world.powered:  # (a clock with its power cut hears nothing)
                 self._send(self.core.on_message(message.topic, message.payload, now))
@@ -122,13 +156,17 @@ class MqttBridge:
         """The status when it changes and once a minute; a power cut in the
         window (P) is the board's last will, the power back its connect."""
         while not self._stopped.wait(_POLL_S):
-            if not self.connected.is_set():
-                continue
-            with self.preview.lock:
-                now = self._now()
-                powered = self.preview.world.powered
-                if powered != self.powered:
-                    self.powered = powered
-                    self._send(self.core.on_connect(now) if powered else [self.core.will()])
-                elif powered:
-                    self._send(self.core.poll(now))
+            if self.connected.is_set():
+                self._guarded(self._status)
+
+    def _status(self):
+        with self.preview.lock:
+            if self._stopped.is_set():
+                return
+            now = self._now()
+            powered = self.preview.world.powered
+            if powered != self.powered:
+                self.powered = powered
+                self._send(self.core.on_connect(now) if powered else [self.core.will()])
+            elif powered:
+                self._send(self.core.poll(now))

@@ -47,13 +47,20 @@ class Mosquitto:
         self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while True:
+            # Ours, not another test's on the same port (free_tcp_port() holds
+            # nothing, and pytest-xdist runs tests side by side): the process
+            # is alive and a connection is taken.
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
+                said = self.log.read_text()
+                said = said[said.rfind(" starting"):]  # this start's lines (the log is kept over restarts)
+                if self.proc.poll() is None and "listen socket on port %d" % self.port in said and " running" in said:
+                    return self
             except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("mosquitto did not start: " + self.log.read_text()[-1000:])
-                time.sleep(0.05)
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("mosquitto did not start on port %d: %s" % (self.port, self.log.read_text()[-1000:]))
+            time.sleep(0.05)
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -102,6 +109,7 @@ class Proxy(threading.Thread):
         self.silent = False
         self.stopped = False
         self.accepted = 0
+        self.sockets = []
 
     def run(self):
         while not self.stopped:
@@ -120,14 +128,17 @@ class Proxy(threading.Thread):
 
     def _pump(self, source, sink):
         source.settimeout(0.2)
+        self.sockets += [source, sink]
         while not self.stopped:
             try:
                 data = source.recv(65536)
             except socket.timeout:
                 continue
             except OSError:
-                break
+                data = b""
             if not data:
+                if self.silent:
+                    return  # half-open: the other side never hears of it (stop() closes both)
                 break
             if not self.silent:
                 try:
@@ -144,3 +155,8 @@ class Proxy(threading.Thread):
         self.stopped = True
         self.join()  # (it looks at `stopped` every 0.2 s)
         self.listener.close()
+        for s in self.sockets:
+            try:
+                s.close()
+            except OSError:
+                pass

@@ -178,24 +178,42 @@ def test_a_payload_the_client_skipped_comes_as_its_size_and_is_ignored(capsys):
 
 
 class TightClient:
-    """A client whose first `short` publications find no room on the heap."""
+    """firmware/mqttclient.py's Client over a list of written parts, whose
+    first `short` headers, or a write once `cut` parts are out, find no
+    room on the heap."""
 
-    def __init__(self, short):
+    def __init__(self, short=0, cut=None):
+        from firmware.mqttclient import Client
+
+        self.client = Client("t")
         self.short = short
-        self.sent = []
+        self.cut = cut
+        self.wire = []
+        self.client.stream = self
+        self.client.drain = self.drain
 
-    def publish(self, topic, payload, retain=False):
+    def header(self, topic, payload, retain=False):
         if self.short:
             self.short -= 1
             raise MemoryError("memory allocation failed, allocating 515 bytes")
-        self.sent.append((topic, payload, retain))
+        return self.client.header(topic, payload, retain)
+
+    async def put(self, head, payload):
+        await self.client.put(head, payload)
+
+    def write(self, data):  # the stream's
+        if self.cut is not None and len(self.wire) == self.cut:
+            raise MemoryError("memory allocation failed, allocating 460 bytes")
+        self.wire.append(bytes(data))
 
     async def drain(self):
         pass
 
 
-@pytest.mark.parametrize("short, sent", [(0, 2), (2, 2), (3, None)])
-def test_a_publication_that_finds_no_room_is_made_again_then_given_up(monkeypatch, short, sent):
+ITEMS = [(B + "/availability", b"online", True), (B + "/mode", b"rush", True)]
+
+
+def run_send(monkeypatch, client):
     import asyncio
 
     from firmware.mqttlink import Link
@@ -205,12 +223,41 @@ def test_a_publication_that_finds_no_room_is_made_again_then_given_up(monkeypatc
 
     monkeypatch.setattr(asyncio, "sleep_ms", sleep, raising=False)
     link = Link.__new__(Link)  # its send() alone: no clock, no board
-    client = TightClient(short)
-    items = [(B + "/availability", b"online", True), (B + "/mode", b"rush", True)]
-    if sent is None:
-        with pytest.raises(MemoryError):  # a third time: the connection starts again (mqttlink's session)
-            asyncio.run(link.send(client, items))
-        assert client.sent == []
-    else:
-        asyncio.run(link.send(client, items))
-        assert client.sent == items
+    link.short = 0
+    asyncio.run(link.send(client, ITEMS))
+    return link
+
+
+def packets(wire):
+    """The PUBLISH packets on the wire, as (topic, payload, retain), read back."""
+    data, out = b"".join(wire), []
+    while data:
+        first, n = data[0], data[1]  # (these are short: a one-byte length)
+        body, data = data[2 : 2 + n], data[2 + n :]
+        length = body[0] << 8 | body[1]
+        out.append((body[2 : 2 + length].decode(), body[2 + length :], bool(first & 1)))
+    return out
+
+
+@pytest.mark.parametrize("short", [0, 2])
+def test_a_header_that_finds_no_room_is_made_again_and_the_packets_are_whole(monkeypatch, short):
+    client = TightClient(short=short)
+    link = run_send(monkeypatch, client)
+    assert packets(client.wire) == ITEMS and link.short == short
+
+
+def test_a_header_that_finds_no_room_three_times_ends_the_connection_with_nothing_written(monkeypatch):
+    client = TightClient(short=3)
+    with pytest.raises(MemoryError):  # the connection starts again (mqttlink's session)
+        run_send(monkeypatch, client)
+    assert client.wire == []
+
+
+@pytest.mark.parametrize("cut", [1, 3])
+def test_no_memory_between_a_header_and_its_payload_ends_the_connection_never_retried(monkeypatch, cut):
+    from firmware.mqttclient import MqttError
+
+    client = TightClient(cut=cut)
+    with pytest.raises(MqttError, match="middle of a packet"):
+        run_send(monkeypatch, client)
+    assert len(client.wire) == cut  # a header without its payload: never sent again after it

@@ -36,10 +36,12 @@ def test_the_simulated_clock_is_found_commanded_and_goes_offline(broker):
 
     preview = Preview(Clock(start_ms=START), tz=CET, mode="normal")
     ha = HomeAssistant(broker.port)
+    ha.client.publish(B + "/mode/set", b"gravity", retain=True).wait_for_publish(5)  # left on the broker: stale
     t0 = time.monotonic()
     bridge = MqttBridge(preview, {"host": "127.0.0.1", "port": broker.port, "user": "clock", "password": "broker-secret-9",
-                                  "topic": B}).start()
+                                  "topic": B})
     try:
+        bridge.start()
         ha.wait(t0, B + "/availability", lambda p: p == b"online", timeout_s=10)
         time.sleep(0.5)
         configs = {tp: json.loads(p) for _, tp, p in ha.since(t0) if tp.startswith("homeassistant/") and tp.endswith("/config")}
@@ -49,6 +51,8 @@ def test_the_simulated_clock_is_found_commanded_and_goes_offline(broker):
             found.setdefault(component, set()).add(obj)
             assert config["device"]["name"] == "Irregular clock (simulated)" and config["unique_id"] == "simulated_" + obj
         assert found == COMPONENTS, found
+        with preview.lock:
+            assert preview.world.controller.mode.name == "normal"  # the retained command was not taken
         ha.send(B + "/mode/set", b"rush")
         ha.wait(t0, B + "/mode", lambda p: p == b"rush", timeout_s=5)
         with preview.lock:
@@ -56,10 +60,11 @@ def test_the_simulated_clock_is_found_commanded_and_goes_offline(broker):
         ha.send(B + "/hands/set", b"10:07:31")
         status = ha.wait(t0, B + "/status", lambda p: json.loads(p)["hands"].startswith("10:07:3"), timeout_s=5)[1]
         assert json.loads(status)["state"] in ("race", "wait", "run")
-        ha.send(B + "/mode/set", b"warp")  # not a mode: ignored, the mode stays
-        time.sleep(0.5)
+        ha.send(B + "/mode/set", b"warp")  # not a mode: ignored, and the next command still taken
+        ha.send(B + "/mode/set", b"vetinari")
+        ha.wait(t0, B + "/mode", lambda p: p == b"vetinari", timeout_s=5)
+        assert [p for _, _, p in ha.since(t0, B + "/mode")][-2:] == [b"rush", b"vetinari"]
         with preview.lock:
-            assert preview.world.controller.mode.name == "rush"
             preview.world.power_off()
         ha.wait(t0, B + "/availability", lambda p: p == b"offline", timeout_s=5)
         with preview.lock:
@@ -68,6 +73,10 @@ def test_the_simulated_clock_is_found_commanded_and_goes_offline(broker):
         ha.wait(back, B + "/availability", lambda p: p == b"online", timeout_s=5)
     finally:
         bridge.stop()
+    try:
+        gone = time.monotonic()
+        ha.wait(gone - 0.5, B + "/availability", lambda p: p == b"offline", timeout_s=5)  # its goodbye
+    finally:
         ha.close()
 
 

@@ -9,7 +9,6 @@ meanwhile; a reload and a restart show the changes kept.
 """
 
 import json
-import os
 import time
 
 import pytest
