@@ -34,6 +34,7 @@ from firmware.main import log
 from firmware.ticks import ticks_diff
 
 _STATUS_EVERY_MS = 60000  # the status at most this often, unless something changed
+_STATUS_GAP_MS = 1000  # ... and changes at most this often: a state that flaps is said as it ends up
 _SAY_EVERY_MS = 60000  # ignored commands: one line, then a count at most this often
 _REDISCOVER_MS = 10000  # discovery sent again at most this often
 PAYLOAD_MAX = 256  # bytes of a command: a zone rule or a time is far less
@@ -93,7 +94,8 @@ class Mqtt:
         ctl = self.clock.ctl
         if self._sent is None:
             return []  # not connected yet: on_connect sends it
-        if self._sent != (ctl.state, ctl.mode.name) or ticks_diff(now, self._sent_at) >= _STATUS_EVERY_MS:
+        since = ticks_diff(now, self._sent_at)
+        if since >= _STATUS_EVERY_MS or (since >= _STATUS_GAP_MS and self._sent != (ctl.state, ctl.mode.name)):
             return self.state(now)
         return []
 

@@ -107,6 +107,7 @@ class Link:
         started = ticks_ms()
         connected = False
         waiting_since = None
+        pinged = started
         try:
             while True:
                 await asyncio.sleep_ms(_STEP_MS)
@@ -147,8 +148,14 @@ class Link:
                     core.ignore(core.topic("*"), "%d messages over %d bytes or with the inbox full" % (self.dropped, PAYLOAD_MAX), now)
                     self.dropped = 0
                 await self.send(client, core.poll(now))
-                if ticks_diff(now, client.last_tx) > _KEEPALIVE_S * 500:
+                # A ping when we have sent nothing for half a keepalive (the
+                # broker's rule), and when we have heard nothing for as long:
+                # a clock that publishes often still learns that the broker
+                # is there (its answer), or that it is not (none in 1.5).
+                if ticks_diff(now, client.last_tx) > _KEEPALIVE_S * 500 or (
+                        ticks_diff(now, client.last_rx) > _KEEPALIVE_S * 500 and ticks_diff(now, pinged) > _KEEPALIVE_S * 500):
                     client.ping()
+                    pinged = now
                     await client.drain()
                 if ticks_diff(now, client.last_rx) > _KEEPALIVE_S * 1500:
                     return "no packet from the broker in %d s" % (_KEEPALIVE_S * 3 // 2)

@@ -160,6 +160,42 @@ def test_the_status_goes_out_on_a_change_and_otherwise_once_a_minute():
     assert all(g >= 60000 or START + 100000 <= b <= START + 100250 for g, b in zip(gaps, times)), gaps
 
 
+class FlappingClock:
+    """Just what Mqtt.poll and state() read: a controller whose state the test sets."""
+
+    def __init__(self):
+        from types import SimpleNamespace
+
+        self.ctl = SimpleNamespace(state=1, cycle=CYCLE, mode=SimpleNamespace(name="normal"))
+
+
+@given(flips=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=60))
+@settings(max_examples=100, deadline=None)
+def test_a_state_that_flaps_is_published_at_most_once_a_second_and_as_it_ends_up(flips):
+    saved = remote.status
+    remote.status = lambda clock, now: {"state": clock.ctl.state}
+    try:
+        clock = FlappingClock()
+        core = Mqtt(clock, {"host": "h"}, "c0ffee01")
+        list(core.on_connect(0))
+        changes = set()
+        t, sent = 0, []
+        for gap in flips:  # the state changes after each gap (ms), polled every 50 ms as mqttlink does
+            for _ in range(gap // 50 + 1):
+                t += 50
+                sent += [(t, json.loads(p)["state"]) for topic, p, _ in core.poll(t) if topic.endswith("/status")]
+            clock.ctl.state = 1 - clock.ctl.state
+            changes.add(t)
+        for _ in range(1100 // 50):  # then it stays
+            t += 50
+            sent += [(t, json.loads(p)["state"]) for topic, p, _ in core.poll(t) if topic.endswith("/status")]
+        times = [0] + [at for at, _ in sent]
+        assert all(b - a >= 1000 for a, b in zip(times, times[1:])), times
+        assert (sent[-1][1] if sent else 1) == clock.ctl.state  # what it ended as was said
+    finally:
+        remote.status = saved
+
+
 @given(topic=st.sampled_from([B + "/mode/set", B + "/hands/set", B + "/zone/set", "homeassistant/status", B + "/other", "x"]) | st.text(max_size=30),
        payload=st.binary(max_size=300))
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
