@@ -60,18 +60,33 @@ def smallest_heap(passes):
 
 
 def min_heaps(tmp, server):
-    """{"mpy": bytes, "frozen": bytes} (None: not even HIGH)."""
+    """{"mpy", "frozen", "networked", "frozen-networked": bytes} (None: not
+    even HIGH; the networked ones with the page and MQTT on, connected to a
+    mosquitto, and missing without one)."""
+    from tests.mosquitto import Mosquitto, mosquitto_binary
+    from tests.webclient import free_tcp_port
+
     found = {}
-    for kind, binary in (("mpy", plain_binary()), ("frozen", frozen_binary())):
-        coil = tmp / ("%s.coil.log" % kind)
-        folder = heapcap.deploy_unix(tmp / kind, server.address, coil, frozen=kind == "frozen")
+    broker = Mosquitto(tmp / "broker").start() if mosquitto_binary() else None
+    kinds = [("mpy", plain_binary(), {}, ()), ("frozen", frozen_binary(), {}, ())]
+    if broker is not None:
+        more = {"web": {"password": "bench-password", "port": free_tcp_port()}, "mqtt": {"host": "127.0.0.1", "port": broker.port}}
+        said = ("web: the page is on port", "mqtt: connected")
+        kinds += [("networked", plain_binary(), more, said), ("frozen-networked", frozen_binary(), more, said)]
+    try:
+        for kind, binary, more, said in kinds:
+            coil = tmp / ("%s.coil.log" % kind)
+            folder = heapcap.deploy_unix(tmp / kind, server.address, coil, frozen=kind.startswith("frozen"), more=more)
 
-        def passes(heap):
-            ok, why = heapcap.run_capped(binary, folder, heap, coil)
-            print("  min heap, %s: %d B %s (%s)" % (kind, heap, "passes" if ok else "fails", why), file=sys.stderr, flush=True)
-            return ok
+            def passes(heap):
+                ok, why = heapcap.run_capped(binary, folder, heap, coil, said=said)
+                print("  min heap, %s: %d B %s (%s)" % (kind, heap, "passes" if ok else "fails", why), file=sys.stderr, flush=True)
+                return ok
 
-        found[kind] = smallest_heap(passes)
+            found[kind] = smallest_heap(passes)
+    finally:
+        if broker is not None:
+            broker.stop()
     return found
 
 
@@ -265,7 +280,11 @@ def rows():
         }
     )
     out = []
-    for kind, label in (("mpy", ".mpy files"), ("frozen", "frozen")):
+    for kind, label in (("mpy", ".mpy files"), ("frozen", "frozen"), ("networked", ".mpy, page and MQTT on"),
+                        ("frozen-networked", "frozen, page and MQTT on")):
+        if kind not in heaps:
+            out.append(("min heap (%s: mosquitto missing)" % label, RUNTIME, "-", "skipped"))
+            continue
         value = heaps[kind] if heaps[kind] is not None else "> %d" % HIGH
         out.append(("min heap: boots, syncs, pulses (%s)" % label, RUNTIME, value, "B"))
     for name, used in modules.items():

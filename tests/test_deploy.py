@@ -689,3 +689,10 @@ def test_a_library_is_compiled_onto_the_board_from_its_installed_package(tmp_pat
     monkeypatch.setattr(deploy_module, "LIBRARIES", {"nosuchlib": ("__init__.py",)})
     with pytest.raises(DeployError, match=r"the nosuchlib package is not installed beside this tool: .* -m pip install nosuchlib"):
         deploy_module.deploy(str(tmp_path / "board2"), str(write_config(tmp_path, GOOD)), out=_Lines(), err=_Lines())
+
+
+def test_a_config_with_the_page_or_mqtt_is_told_the_heap_with_both_on():
+    # tools/memory.json (make bench) measures the page and MQTT on too.
+    line = deploy_module.ram_line(networked=True)
+    assert re.match(r"ram: the clock needs [\d,]+ bytes of heap \(\.mpy files, the page and MQTT on", line), line
+    assert "an ESP32 after one heap growth has 112,000" in line, line

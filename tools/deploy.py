@@ -487,35 +487,46 @@ def deploy(dest, config_path, resume=False, reset=True, force=False, out=sys.std
         file=out,
     )
     print("flash: %s bytes" % _thousands(flash), file=out)
-    print(ram_line(frozen, root), file=out)
+    networked = bool(isinstance(raw, dict) and (raw.get("web") or raw.get("mqtt")))
+    print(ram_line(frozen, root, networked), file=out)
     return installed
 
 
 # An ESP32-C3 starts MicroPython with this heap; more is taken from ESP-IDF,
 # which Wi-Fi needs (ARCHITECTURE.md, Memory).
 BOARD_HEAP = 64000
+# ... and after one growth, with some 40 KB left to ESP-IDF: the page's and
+# MQTT's budget.
+GROWN_HEAP = 112000
 
 
 def _thousands(n):
     return "{:,}".format(n)
 
 
-def ram_line(frozen=False, root=ROOT):
+def ram_line(frozen=False, root=ROOT, networked=False):
     """What the clock needs of the board's heap, from `make bench`'s last
-    measurement (tools/memory.json), and the margin that leaves."""
+    measurement (tools/memory.json), and the margin that leaves;
+    `networked`: the config has the page or MQTT on (measured as .mpy
+    files with both on)."""
     from tools import memory
 
     figures = memory.load(root)
-    kind = "frozen" if frozen else "mpy"
+    kind = ("frozen-" if frozen else "") + "networked" if networked else "frozen" if frozen else "mpy"
     need = figures.get("min_heap", {}).get(kind) if figures else None
     if not need:
         return "ram: not measured yet (make bench measures it on the 32-bit unix port)"
     stale = "" if figures.get("device_hash") == memory.device_hash(root) else ", for an earlier version of the code: make bench measures again"
     head = "ram: the clock needs %s bytes of heap (%s; measured on the 32-bit unix port%s)" % (
         _thousands(need),
-        "frozen image" if frozen else ".mpy files",
+        {"networked": ".mpy files, the page and MQTT on", "frozen-networked": "frozen image, the page and MQTT on",
+         "frozen": "frozen image", "mpy": ".mpy files"}[kind],
         stale,
     )
+    if kind.endswith("networked"):
+        if need <= GROWN_HEAP:
+            return "%s; an ESP32 after one heap growth has %s: %s to spare" % (head, _thousands(GROWN_HEAP), _thousands(GROWN_HEAP - need))
+        return "%s: more than the %s of an ESP32 after one heap growth" % (head, _thousands(GROWN_HEAP))
     if need <= BOARD_HEAP:
         return "%s; an ESP32-C3 starts with %s: %s to spare" % (head, _thousands(BOARD_HEAP), _thousands(BOARD_HEAP - need))
     return "%s: more than the %s an ESP32-C3 starts with, so the heap grows into RAM that Wi-Fi needs; frozen into the image it needs %s (hardware/README.md)" % (

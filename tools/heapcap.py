@@ -43,9 +43,10 @@ def hands_now(tz=TZ, ahead_s=HANDS_AHEAD_S):
     return "%02d:%02d:%02d" % (p // 3600, p // 60 % 60, p % 60)
 
 
-def deploy_unix(folder, ntp_address, coil_log, frozen=False, mode="vetinari"):
+def deploy_unix(folder, ntp_address, coil_log, frozen=False, mode="vetinari", more=None):
     """Install a unix board in `folder` with `python -m firmware.deploy`
-    (`--frozen`: only main.py, config.json and checked.json); returns the folder."""
+    (`--frozen`: only main.py, config.json and checked.json; `more`: more
+    config, such as "web" and "mqtt"); returns the folder."""
     folder = Path(folder)
     config = {
         "board": "unix",
@@ -55,6 +56,7 @@ def deploy_unix(folder, ntp_address, coil_log, frozen=False, mode="vetinari"):
         "hands": hands_now(),
         "unix": {"coil_log": str(coil_log), "button": None},
     }
+    config.update(more or {})
     path = folder.parent / (folder.name + ".config.json")
     path.write_text(json.dumps(config))
     cmd = [sys.executable, "-m", "firmware.deploy", str(folder), "--config", str(path)] + (["--frozen"] if frozen else [])
@@ -76,16 +78,21 @@ def _fresh_boot(folder, coil_log):
     config["hands"] = hands_now(config.get("tz", TZ))
     write_config(folder, config)  # as deploy writes it, checked.json too
     shutil.rmtree(Path(folder) / ((config.get("unix") or {}).get("store_dir") or "data"), ignore_errors=True)
-    try:
-        os.unlink(coil_log)
-    except FileNotFoundError:
-        pass
+    # The count of boots that died (firmware/main.py's BOOTS) goes too: each
+    # run is killed, most before the clock has run long enough to clear it,
+    # and after three the board would boot in safe mode (no page, no MQTT).
+    for path in (coil_log, Path(folder) / "boots.txt"):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
-def run_capped(binary, folder, heap, coil_log, window_s=WINDOW_S):
+def run_capped(binary, folder, heap, coil_log, window_s=WINDOW_S, said=()):
     """Run `cd folder && binary -X heapsize=heap -c "import main"` for `window_s`;
-    (passed, reason). Passed: still alive at the end, synced, pulsed, and
-    no MemoryError on the console (the firmware may catch one and go on).
+    (passed, reason). Passed: still alive at the end, synced, pulsed, each
+    line of `said` on the console (e.g. "mqtt: connected"), and no
+    MemoryError there (the firmware may catch one and go on).
     A death or a MemoryError fails at once, so a too-small heap costs
     well under a second."""
     _fresh_boot(folder, coil_log)
@@ -113,10 +120,15 @@ def run_capped(binary, folder, heap, coil_log, window_s=WINDOW_S):
         except FileNotFoundError:
             coil = b""
         pulses = sum(coil.count(line) for line in PULSES)
+        if "safe mode" in text:
+            return False, "booted in safe mode"
         if SYNCED not in text:
             return False, "no sync in %d s" % window_s
         if not pulses:
             return False, "no pulse in %d s" % window_s
+        for line in said:
+            if line not in text:
+                return False, "no %r in %d s" % (line, window_s)
         return True, "synced, %d pulses" % pulses
     finally:
         if proc.poll() is None:
