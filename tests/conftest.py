@@ -7,7 +7,6 @@ every peer, a missing one is a failure, so a broken install cannot pass as
 green.
 """
 
-import os
 
 import pytest
 

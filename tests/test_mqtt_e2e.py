@@ -76,12 +76,36 @@ class HomeAssistant:
             time.sleep(0.05)
         raise AssertionError("nothing on %s in %d s" % (topic, timeout_s))
 
+    def discovery(self, t):
+        """The discovery payloads heard since `t`, each checked for the shape
+        Home Assistant's MQTT documentation gives (unique_id, the
+        availability topic, the device by its identifiers and version):
+        ({component: {object ids}}, {topic: config}, the device's uid)."""
+        configs = {tp: json.loads(p) for _, tp, p in self.since(t) if tp.startswith("homeassistant/") and tp.endswith("/config")}
+        found, uid = {}, None
+        for topic, config in configs.items():
+            _, component, uid, obj, _ = topic.split("/")
+            found.setdefault(component, set()).add(obj)
+            assert config["availability_topic"] == B + "/availability" and config["unique_id"] == "%s_%s" % (uid, obj)
+            assert config["device"]["identifiers"] == [uid] and config["device"]["sw_version"]
+        return found, configs, uid
+
     def send(self, topic, payload):
         self.client.publish(topic, payload)
 
     def close(self):
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def console_without_faults(board, *secrets):
+    """The console after a run, asserted free of tracebacks, MemoryError,
+    failed tasks and `secrets`; (console, its tail for messages)."""
+    console = open(board.log).read()
+    tail = console[-3000:]
+    assert "Traceback" not in console and "MemoryError" not in console and "task failed" not in console, tail
+    assert not any(secret in console for secret in secrets), tail
+    return console, tail
 
 
 class Flood(threading.Thread):
@@ -123,13 +147,7 @@ def test_the_clock_on_a_broker_discovered_commanded_flooded_and_back_after_the_b
         # Discovery: every entity of one device, as Home Assistant reads it.
         ha.wait(t0, B + "/availability", lambda p: p == b"online")
         time.sleep(1)
-        configs = {tp: json.loads(p) for _, tp, p in ha.since(t0) if tp.startswith("homeassistant/") and tp.endswith("/config")}
-        found = {}
-        for topic, config in configs.items():
-            _, component, uid, obj, _ = topic.split("/")
-            found.setdefault(component, set()).add(obj)
-            assert config["availability_topic"] == B + "/availability" and config["unique_id"] == "%s_%s" % (uid, obj)
-            assert config["device"]["identifiers"] == [uid] and config["device"]["sw_version"]
+        found, configs, uid = ha.discovery(t0)
         assert found == COMPONENTS, found
         assert configs["homeassistant/select/%s/mode/config" % uid]["options"] == ["normal", "vetinari", "hesitate", "rush", "stumble", "gravity"]
         first = next_boundary(true_ms() + 30000)
@@ -167,10 +185,8 @@ def test_the_clock_on_a_broker_discovered_commanded_flooded_and_back_after_the_b
         broker.stop()
     board.stop()
     pulses = board.watcher.pulses()
-    console = open(board.log).read()
-    tail = console[-3000:]
-    assert "Traceback" not in console and "MemoryError" not in console and "task failed" not in console, tail
-    assert PASSWORD not in console and "failed (" not in console, tail
+    console, tail = console_without_faults(board, PASSWORD)
+    assert "failed (" not in console, tail
     assert console.count("ignored") < 40, tail  # a flood: a line a minute, not a line a message
     assert_motor_limits(pulses)
     before = [p for p in pulses if p[0] < knob]
@@ -230,10 +246,7 @@ def test_a_name_that_does_not_resolve_a_wrong_password_and_a_half_open_connectio
             broker.stop()
     board.stop()
     pulses = board.watcher.pulses()
-    console = open(board.log).read()
-    tail = console[-3000:]
-    assert "Traceback" not in console and "MemoryError" not in console and "task failed" not in console, tail
-    assert PASSWORD not in console and "not-the-clocks-1" not in console, tail
+    console, tail = console_without_faults(board, PASSWORD, "not-the-clocks-1")
     waits = [int(w) for w in re.findall(r"^mqtt: broker\.test: .*; again in (\d+) s$", console, re.M)]
     assert waits[:2] == [5, 10] and all(5 <= w <= 300 for w in waits) and all(b >= a or b == 5 for a, b in zip(waits, waits[1:])), waits
     assert 85 <= found_at - silent_at <= 125, found_at - silent_at  # 1.5 keepalives, and a step

@@ -44,13 +44,9 @@ def test_the_simulated_clock_is_found_commanded_and_goes_offline(broker):
         bridge.start()
         ha.wait(t0, B + "/availability", lambda p: p == b"online", timeout_s=10)
         time.sleep(0.5)
-        configs = {tp: json.loads(p) for _, tp, p in ha.since(t0) if tp.startswith("homeassistant/") and tp.endswith("/config")}
-        found = {}
-        for topic, config in configs.items():
-            _, component, uid, obj, _ = topic.split("/")
-            found.setdefault(component, set()).add(obj)
-            assert config["device"]["name"] == "Irregular clock (simulated)" and config["unique_id"] == "simulated_" + obj
-        assert found == COMPONENTS, found
+        found, configs, uid = ha.discovery(t0)
+        assert found == COMPONENTS and uid == "simulated", (found, uid)
+        assert all(config["device"]["name"] == "Irregular clock (simulated)" for config in configs.values())
         with preview.lock:
             assert preview.world.controller.mode.name == "normal"  # the retained command was not taken
         ha.send(B + "/mode/set", b"rush")
