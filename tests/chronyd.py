@@ -117,6 +117,7 @@ class Chronyd:
         self.workdir = Path(workdir)
         self.offset_s = int(offset_s)
         self.port = port or free_udp_port()
+        self.port_chosen = port is None
         self.stratum = stratum
         self.proc = None
         self.log = self.workdir / "chronyd.log"
@@ -170,6 +171,18 @@ class Chronyd:
         return conf
 
     def start(self, timeout_s=10.0):
+        """Start and wait for the answer. A port taken meanwhile (free_udp_port()
+        holds nothing, and pytest-xdist runs tests side by side) is given up
+        for another, when the port was ours to choose."""
+        for attempt in range(3):
+            try:
+                return self._start(timeout_s)
+            except ChronydError as e:
+                if not (self.port_chosen and "Could not open NTP socket" in str(e)) or attempt == 2:
+                    raise
+                self.port = free_udp_port()
+
+    def _start(self, timeout_s):
         self.write_config()
         with open(self.log, "wb") as log:
             # Its own session, so stop() ends chronyd and anything it

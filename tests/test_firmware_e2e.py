@@ -186,9 +186,12 @@ class Networked:
             self.polls.append((time.monotonic(), status))
 
     def check(self, off, on):
-        """Every poll answered 200, but while the power was cut (`off` to
-        `on`, monotonic) and the boots after it; answered again after both."""
-        late = [(t, s) for t, s in self.polls if s != 200 and not (off - 1 <= t <= on + 20)]
+        """Every poll answered 200 from the first boot's first answer on
+        (before it the phone polls while deploy and the boot run), but
+        while the power was cut (`off` to `on`, monotonic) and the boot
+        after it; answered again after both."""
+        up = min((t for t, s in self.polls if s == 200), default=off)
+        late = [(t, s) for t, s in self.polls if s != 200 and t > up and not (off - 1 <= t <= on + 20)]
         first_boot = [t for t, s in self.polls if s == 200 and t < off]
         after = [t for t, s in self.polls if s == 200 and t > on]
         assert late == [] and len(first_boot) >= 100 and after, (late[:5], len(first_boot), len(after))
