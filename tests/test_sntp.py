@@ -933,3 +933,23 @@ def test_before_the_first_time_a_name_is_tried_again_at_least_every_cap():
     r = sntp.Resolver()
     waits = [r.lookup_failed("n.example", 0, cap_ms=60_000)[1] for _ in range(6)]
     assert waits == [60_000] * 6
+
+
+@pytest.mark.peer
+def test_a_chronyd_port_taken_meanwhile_is_given_up_for_another(tmp_path, monkeypatch):
+    """Under pytest-xdist another test may bind the port free_udp_port()
+    chose before chronyd does: the helper then picks another."""
+    from tests import chronyd as helper
+    from tests.conftest import need
+
+    need(helper.chronyd_binary(), "chronyd (Debian package chrony)")
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    taken.bind(("127.0.0.1", 0))
+    try:
+        first = [taken.getsockname()[1]]
+        real = helper.free_udp_port
+        monkeypatch.setattr(helper, "free_udp_port", lambda: first.pop() if first else real())
+        with helper.Chronyd(str(tmp_path / "chrony")) as server:
+            assert server.port != taken.getsockname()[1] and helper.probe(server.port) is not None
+    finally:
+        taken.close()
