@@ -9,5 +9,5 @@ include("$(MPY_DIR)/extmod/asyncio")
 package("modes")
 package("hardware")
 # tools/deploy.py's HOST_ONLY, the laptop's files in firmware/ (a test checks they agree).
-HOST_ONLY = ("deploy.py", "sntp_cli.py", "memstore.py")
+HOST_ONLY = ("deploy.py", "sntp_cli.py", "memstore.py", "wrapping.py")
 package("firmware", files=[name for name in sorted(__import__("os").listdir("firmware")) if name.endswith(".py") and name not in HOST_ONLY])

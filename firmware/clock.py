@@ -15,16 +15,14 @@ raises is logged and started again):
 - the Wi-Fi task (boards only): connects and reconnects with backoff.
 
 Pulses never wait for the network: every network step returns to the loop
-within a millisecond or so. Names are looked up with a DNS query of our
-own (firmware/dns.py), not getaddrinfo, which blocks; only while the hands
+within a millisecond or so. Servers given by name are looked up by
+firmware/names.py (loaded only for one) with a DNS query of our own
+(firmware/dns.py), not getaddrinfo, which blocks; only while the hands
 wait for a first time and no resolver is known does getaddrinfo run.
 The first time needs two replies that agree (ask_burst).
 """
 
-try:
-    import asyncio
-except ImportError:  # MicroPython before 1.21
-    import uasyncio as asyncio
+import asyncio  # MicroPython 1.22 or newer (hardware/README.md): no uasyncio
 
 from firmware import sntp
 from firmware.controller import Controller
@@ -115,7 +113,7 @@ class Clock:
         self.settings_retry = ticks_ms()
         self.running = None
         self.web_server = None  # firmware/webserver.py's, once the page runs
-        self.resolver = sntp.Resolver()
+        self.resolver = None  # firmware/names.py's, for servers given by name
         if self.ctl.lost:
             log("store: the saved position cannot be read (%s); the hands stay still: set them (long press)" % self.store.position_path)
         self.resume_settings()
@@ -267,7 +265,6 @@ class Clock:
 
     async def run_ntp(self):
         policy = self.new_policy()
-        resolver = self.resolver  # the Clock's: its cache and backoffs outlive a restart of this task
         good = 0
         while True:
             wait = policy.wait_ms(ticks_ms())
@@ -286,7 +283,7 @@ class Clock:
                 continue
             first = not self.timebase.synced
             for name in policy.pick(ticks_ms()):
-                result = await (self.ask_burst(resolver, name) if first else self.ask(resolver, name))
+                result = await (self.ask_burst(name) if first else self.ask(name))
                 policy.report(name, ticks_ms(), result)
             chosen = policy.finish(ticks_ms(), good >= 20)
             if chosen is None:
@@ -305,21 +302,29 @@ class Clock:
             elif outcome == SUSPECT:
                 log("ntp: %s disagrees by %d ms; waiting for a second word" % (chosen.server, chosen.offset_ms))
 
-    async def ask(self, resolver, name):
+    async def ask(self, name):
         """One query to `name`: a Sample, or the SntpError that refused it.
         Nothing here blocks, so it runs while the hands race too."""
         try:
-            addr = await self.address(resolver, name)
+            host, port = sntp.split_host_port(name)
+            if sntp.is_ipv4(host):
+                addr = sntp.socket_address(host, port)
+            else:
+                from firmware.names import address  # only for a name: a clock given addresses never loads it
+
+                addr = await address(self, name)
             sample = await sntp.query_async(addr, clock=self.utc_ms, server=name)
-            resolver.succeeded(name)
+            if self.resolver is not None:
+                self.resolver.succeeded(name)
             return sample
         except sntp.SntpError as e:
-            resolver.failed(name)
-            if not isinstance(e, sntp.NotResolved):  # said when it failed
+            if self.resolver is not None:
+                self.resolver.failed(name)
+            if not e.said:
                 log("ntp: %s: %s" % (name, e.reason))
             return e
 
-    async def ask_burst(self, resolver, name):
+    async def ask_burst(self, name):
         """Before the first time: up to _BURST queries to `name`,
         _BURST_GAP_MS apart, until two agree; the one of them with the
         shorter round trip. One reply alone is not trusted (read late, after
@@ -329,7 +334,7 @@ class Clock:
         for i in range(_BURST):
             if i:
                 await asyncio.sleep_ms(_BURST_GAP_MS)
-            result = await self.ask(resolver, name)
+            result = await self.ask(name)
             if not isinstance(result, sntp.Sample):
                 return result
             if result.delay_ms > _FIRST_DELAY_MS:
@@ -340,42 +345,6 @@ class Clock:
                     return result if result.delay_us <= other.delay_us else other
             samples.append(result)
         return sntp.SntpError("no two of %d replies from %s agree" % (_BURST, name))
-
-    async def address(self, resolver, name):
-        """`name`'s socket address: cached, or looked up without blocking
-        (firmware/dns.py). A name that does not resolve backs off to hours."""
-        addr = resolver.cached(name, ticks_ms())  # SntpError while it backs off
-        if addr is not None:
-            return addr
-        host, port = sntp.split_host_port(name)
-        try:
-            addr = await self.lookup(host, port)
-        except Exception as e:  # DnsError, SntpError, OSError from a numeric getaddrinfo
-            old, wait = resolver.lookup_failed(name, ticks_ms(), None if self.timebase.synced else _NO_TIME_CAP_MS)
-            if old is not None:
-                return old
-            raise sntp.SntpError("cannot resolve %s (%s); next try in %d min (an IP address in config.json's ntp needs no lookup)"
-                                 % (host, getattr(e, "reason", e), wait // 60000 or 1))
-        resolver.store(name, ticks_ms(), addr)
-        return addr
-
-    async def lookup(self, host, port):
-        if sntp.is_ipv4(host):
-            return sntp.socket_address(host, port)
-        from firmware import dns  # only for a name: a clock given addresses never loads it
-
-        wifi = self.board.wifi
-        server = self.cfg.get("dns") or (wifi.dns() if wifi is not None else dns.resolver_of_host())
-        if server:
-            return await dns.lookup_async(host, port, server)
-        if self.timebase.synced or self.ctl.due is not None:  # (set-hands moves the hands without a time)
-            raise sntp.SntpError("no resolver known to ask without blocking")
-        # No resolver to ask: getaddrinfo blocks, so only while the hands
-        # stand still anyway for want of a time, and fed the whole watchdog time.
-        dog = self.board.watchdog
-        if dog is not None:
-            dog.feed()
-        return sntp.resolve(host, port)
 
     async def run_wifi(self):
         wifi = self.board.wifi

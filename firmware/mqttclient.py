@@ -23,10 +23,7 @@ without blocking (firmware/dns.py), as for NTP. Liveness (no packet for
 `last_rx` (ticks of the last packet read).
 """
 
-try:
-    import asyncio
-except ImportError:  # MicroPython before 1.21
-    import uasyncio as asyncio
+import asyncio  # MicroPython 1.22 or newer (hardware/README.md): no uasyncio
 
 from firmware.ticks import ticks_ms
 

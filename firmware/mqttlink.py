@@ -17,10 +17,7 @@ connected to the broker and kept so.
   60 ms), as the page's are.
 """
 
-try:
-    import asyncio
-except ImportError:  # MicroPython before 1.21
-    import uasyncio as asyncio
+import asyncio  # MicroPython 1.22 or newer (hardware/README.md): no uasyncio
 
 from firmware.main import log
 from firmware.mqtt import Mqtt

@@ -22,12 +22,11 @@ How long one step can hold the loop (the rest of the time it is free):
   48..128-byte datagram and the integer maths of `parse_reply` (a handful
   of 64-bit multiplications, once per query): about 0.03 ms on the unix
   port, expected to stay within a few ms on a board.
-- `Resolver.resolve()` is the exception: `getaddrinfo` blocks, and for a
-  name (not an IPv4 literal) it may wait on DNS for seconds. It is cached
-  for an hour (and dropped after repeated failures), so the firmware calls
-  it rarely and should do so where a late pulse is acceptable (at boot, or
-  right after a pulse that precedes a long gap).
-- `query()` blocks for up to `timeout_ms`: command line only.
+- Names are not looked up here: firmware/names.py does it, loaded only
+  for a server given by name (getaddrinfo, which blocks, only where a late
+  pulse cannot happen).
+- firmware/sntp_cli.py's `query()` blocks for up to `timeout_ms`:
+  command line only.
 
 Time: our own transmit and receive times T1 and T4 come from an injected
 clock returning UTC milliseconds (default: the system clock). The NTP era
@@ -113,7 +112,10 @@ _KOD_RSTR = const("RSTR")
 
 class SntpError(Exception):
     """A refused or missing reply; `reason` is one line. `kod` is the kiss
-    code (e.g. "RATE") when the server sent a kiss-o'-death, else None."""
+    code (e.g. "RATE") when the server sent a kiss-o'-death, else None.
+    `said`: the log has it already (firmware/names.py's NotResolved)."""
+
+    said = False
 
     def __init__(self, reason, kod=None):
         super().__init__(reason)
@@ -125,12 +127,9 @@ class SntpTimeout(SntpError):
     pass
 
 
-class NotResolved(SntpError):
-    """A name that did not resolve, waiting for its next try (Resolver)."""
-
-
 class Sample:
-    """One validated measurement. Times in ms (and us) as integers.
+    """One validated measurement. Times in ms (and us) as integers;
+    `fields`, the reply's header fields (leap, stratum, refid...).
 
     `server` is the name asked ("host[:port]"), `address` the "ip:port" that
     answered (the name when not known), `rx_ticks` the ticks_ms() when the
@@ -142,14 +141,9 @@ class Sample:
         self.delay_us = delay_us
         self.offset_ms = _div_round(offset_us, 1000)
         self.delay_ms = _div_round(delay_us, 1000)
-        self.leap = fields[0] >> 6
-        self.version = (fields[0] >> 3) & 7
-        self.stratum = fields[1]
-        self.poll = fields[2]
-        self.precision = fields[3]
-        self.root_delay_us = _short_us(fields[4])
-        self.root_dispersion_us = _short_us(fields[5])
-        self.refid = _refid_text(fields[6], fields[1])
+        # The reply's header as unpacked: the clock needs none of it, the
+        # command line shows it (firmware/sntp_cli.py, sample_dict).
+        self.fields = fields
         self.t1_ms = t1_ms
         self.t4_ms = t4_ms
         self.rx_ticks = rx_ticks
@@ -165,12 +159,12 @@ def _div_round(value, unit):
     return (value + unit // 2) // unit
 
 
-def _short_us(raw):
+def short_us(raw):
     # NTP short format: 16.16 fixed-point seconds.
     return (raw * 1000000 + 0x8000) >> 16
 
 
-def _refid_text(raw, stratum):
+def refid_text(raw, stratum):
     # Stratum 0 and 1: a kiss code or a reference clock name in ASCII (NUL
     # padded); otherwise, or when not printable, an IPv4 address or hash.
     if stratum <= 1:
@@ -235,7 +229,7 @@ def parse_reply(data, sent, t1_ms, t4_ms, server="", version=VERSION, address=No
     if vn != version:
         raise SntpError("wrong version %d in reply (want %d)" % (vn, version))
     if stratum == 0:
-        code = _refid_text(f[6], 0)
+        code = refid_text(f[6], 0)
         if data[24:32] != sent:
             # RFC 5905: a kiss that does not answer our request may be
             # spoofed, so it must not make us drop or slow down a server.
@@ -253,8 +247,8 @@ def parse_reply(data, sent, t1_ms, t4_ms, server="", version=VERSION, address=No
         raise SntpError("originate timestamp does not match our request (bogus or stale reply)")
     if f[7] == 0 and f[8] == 0:
         raise SntpError("reference timestamp is zero: server never synchronised")
-    root_delay = _short_us(f[4])
-    root_disp = _short_us(f[5])
+    root_delay = short_us(f[4])
+    root_disp = short_us(f[5])
     if root_delay > _MAX_ROOT_US:
         raise SntpError("root delay %d ms > 16000 ms" % (root_delay // 1000))
     if root_disp > _MAX_ROOT_US:
@@ -319,18 +313,6 @@ def socket_address(ip, port):
     return socket.getaddrinfo(ip, port, socket.AF_INET, socket.SOCK_DGRAM)[0][-1]
 
 
-def resolve(host, port=PORT):
-    """The first IPv4 socket address of host:port. Blocks (DNS); see Resolver."""
-    try:
-        infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
-    except (OSError, ValueError) as e:  # UnicodeError (a ValueError): a label over 63 characters
-        raise SntpError("cannot resolve %s: %s" % (host, " ".join(str(e).split()) or type(e).__name__))
-    for info in infos:
-        if info[0] == socket.AF_INET:
-            return info[-1]
-    raise SntpError("no IPv4 address for %s" % host)
-
-
 def addr_text(addr):
     """"ip:port" of a socket address (a tuple, or the unix port's bytes)."""
     if isinstance(addr, tuple):
@@ -340,88 +322,6 @@ def addr_text(addr):
         return "%d.%d.%d.%d:%d" % (ip[0], ip[1], ip[2], ip[3], port)
     except (AttributeError, TypeError, ValueError):
         return repr(addr)
-
-
-class Resolver:
-    """Caches name resolution: re-resolve after `refresh_ms`, or after
-    `max_failures` failed queries in a row (the server may have moved).
-    A lookup that fails keeps the last good address for another
-    `refresh_ms`; a name that never resolved is tried again after
-    `retry_ms`, doubling up to `retry_cap_ms` (4 h): each try costs a
-    round trip to the resolver, and the name may never resolve.
-    `now` is ticks_ms(), compared with ticks_diff.
-
-    The clock (firmware/clock.py) asks `cached()` and does the lookup itself
-    without blocking (firmware/dns.py), then reports it with `store()` or
-    `lookup_failed()`; `resolve()` does all of it with a blocking lookup."""
-
-    refresh_ms = 3600000
-    max_failures = 3
-    retry_ms = 60000
-    retry_cap_ms = 14400000
-
-    def __init__(self, lookup=None):
-        self._lookup = lookup or resolve
-        self._cache = {}  # host_port -> [addr, resolved_at, failures]
-        self._waiting = {}  # host_port -> [next try at, wait]: never resolved
-
-    def cached(self, host_port, now):
-        """The address to use, or None when a lookup is due. SntpError while
-        a name that never resolved waits for its next try."""
-        entry = self._cache.get(host_port)
-        if entry is not None and entry[2] < self.max_failures and 0 <= ticks_diff(now, entry[1]) < self.refresh_ms:
-            return entry[0]
-        waiting = self._waiting.get(host_port)
-        if entry is None and waiting is not None and ticks_diff(now, waiting[0]) < 0:
-            raise NotResolved("%s did not resolve; next try in %d s" % (host_port, ticks_diff(waiting[0], now) // 1000))
-        return None
-
-    def store(self, host_port, now, addr):
-        self._cache[host_port] = [addr, now, 0]
-        self._waiting.pop(host_port, None)
-
-    def lookup_failed(self, host_port, now, cap_ms=None):
-        """A lookup failed: the last good address (kept another
-        `refresh_ms`), or None and the ms until the next try as (None, ms).
-        `cap_ms`: the longest wait (the clock's while it has no time yet: a
-        resolver that comes back must not leave the hands standing for hours)."""
-        entry = self._cache.get(host_port)
-        if entry is not None:
-            entry[1] = now  # no lookup again for refresh_ms
-            entry[2] = 0
-            return entry[0], 0
-        waiting = self._waiting.get(host_port)
-        wait = self.retry_ms if waiting is None else min(waiting[1] * 2, self.retry_cap_ms)
-        if cap_ms is not None and wait > cap_ms:
-            wait = cap_ms
-        self._waiting[host_port] = [ticks_add(now, wait), wait]
-        return None, wait
-
-    def resolve(self, host_port, now):
-        """cached(), else a blocking lookup, reported."""
-        addr = self.cached(host_port, now)
-        if addr is not None:
-            return addr
-        host, port = split_host_port(host_port)
-        try:
-            addr = self._lookup(host, port)
-        except SntpError:
-            old, _ = self.lookup_failed(host_port, now)
-            if old is None:
-                raise
-            return old
-        self.store(host_port, now, addr)
-        return addr
-
-    def failed(self, host_port):
-        entry = self._cache.get(host_port)
-        if entry is not None:
-            entry[2] += 1
-
-    def succeeded(self, host_port):
-        entry = self._cache.get(host_port)
-        if entry is not None:
-            entry[2] = 0
 
 
 _counter = 0

@@ -9,7 +9,8 @@ blocking `query()` for host tools and tests. Apart from firmware/sntp.py so
 that a board, which never runs it, never loads it.
 """
 
-from firmware.sntp import MAX_TIMEOUT_MS, TIMEOUT_MS, Query, SntpError, resolve, split_host_port
+from firmware.names import resolve
+from firmware.sntp import MAX_TIMEOUT_MS, TIMEOUT_MS, Query, SntpError, refid_text, short_us, split_host_port
 
 
 def query(host_port, timeout_ms=TIMEOUT_MS, clock=None, nonce=None):
@@ -35,6 +36,7 @@ def query(host_port, timeout_ms=TIMEOUT_MS, clock=None, nonce=None):
 
 def sample_dict(self):
     """A Sample as the JSON object the command line prints."""
+    f = self.fields
     return {
         "server": self.server,
         "address": self.address,
@@ -42,14 +44,14 @@ def sample_dict(self):
         "delay_ms": self.delay_ms,
         "offset_us": self.offset_us,
         "delay_us": self.delay_us,
-        "stratum": self.stratum,
-        "leap": self.leap,
-        "version": self.version,
-        "poll": self.poll,
-        "precision": self.precision,
-        "refid": self.refid,
-        "root_delay_us": self.root_delay_us,
-        "root_dispersion_us": self.root_dispersion_us,
+        "stratum": f[1],
+        "leap": f[0] >> 6,
+        "version": (f[0] >> 3) & 7,
+        "poll": f[2],
+        "precision": f[3],
+        "refid": refid_text(f[6], f[1]),
+        "root_delay_us": short_us(f[4]),
+        "root_dispersion_us": short_us(f[5]),
         "t1_ms": self.t1_ms,
         "t4_ms": self.t4_ms,
         "utc_ms": self.utc_ms(),

@@ -15,57 +15,18 @@ equivalents that behave as a board's do (extmod/modtime.c):
   ticks_diff(ticks_add(t, d), t) == d and ticks_diff(t, ticks_add(t, d)) == -d
   hold for every delta it accepts.
 
-`Wrapping(period=PERIOD, now=0)` is the same arithmetic for any power-of-two
-period, with a virtual clock, for tests and the simulator to inject:
-
-    w = Wrapping()                          # a board's period, 2**30
-    TimeBase(w.ticks_diff, w.ticks_add)     # injected where the core wants them
-    w.wrap(count)                           # an unwrapped ms count as ticks
-    w.advance(ms); w.ticks_ms()             # virtual time: `now` unwraps it
+The CPython ones are firmware/wrapping.py's arithmetic at a board's
+period; that module (laptop only: a board has its own) also gives tests
+and the simulator a virtual clock at any period.
 """
 
 import time
 
-PERIOD = 1 << 30  # a board's ticks period; a long int on a board: not per pulse
-
-
-class Wrapping:
-    """MicroPython's ticks arithmetic at an explicit `period` (a power of two),
-    plus a virtual clock: `now` is an unwrapped ms count that `ticks_ms()`
-    reads wrapped, moved by `advance(ms)` or by assigning it."""
-
-    def __init__(self, period=PERIOD, now=0):
-        if period < 4 or period & (period - 1):
-            raise ValueError("ticks period must be a power of two >= 4")
-        self.period = period
-        self.mask = period - 1
-        self.half = period >> 1
-        self.now = now
-
-    def wrap(self, count):
-        """An unwrapped count as ticks: 0 <= result < period."""
-        return count & self.mask
-
-    def ticks_ms(self):
-        return self.now & self.mask
-
-    def advance(self, ms):
-        self.now += ms
-        return self.now & self.mask
-
-    def ticks_add(self, ticks, delta):
-        # MicroPython refuses a delta that ticks_diff could not give back.
-        if not -self.half < delta < self.half:
-            raise OverflowError("ticks interval overflow")
-        return (ticks + delta) & self.mask
-
-    def ticks_diff(self, end, start):
-        return ((end - start + self.half) & self.mask) - self.half
-
-
 try:
     from time import ticks_add, ticks_diff, ticks_ms, ticks_us
 except ImportError:  # CPython: a board's period, from the monotonic clock
+    from firmware.wrapping import Wrapping
+
     _board = Wrapping()
     ticks_add = _board.ticks_add
     ticks_diff = _board.ticks_diff

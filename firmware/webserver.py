@@ -26,10 +26,7 @@ Every step awaits the socket, so a pulse never waits for a client: the
 clock loop runs between them (tests/test_web_e2e.py measures it).
 """
 
-try:
-    import asyncio
-except ImportError:  # MicroPython before 1.21
-    import uasyncio as asyncio
+import asyncio  # MicroPython 1.22 or newer (hardware/README.md): no uasyncio
 
 from firmware.main import log
 from firmware.ticks import ticks_diff, ticks_ms

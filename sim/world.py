@@ -17,7 +17,7 @@ from firmware.config import parse_hands
 from firmware.controller import RUN, Controller
 from firmware.states import SET_RUN
 from firmware.memstore import MemoryStore
-from firmware.ticks import PERIOD, Wrapping
+from firmware.wrapping import PERIOD, Wrapping
 from firmware.timebase import TimeBase
 from firmware.tz import Zone
 from firmware.wall import HALF_DAY_S, Wall

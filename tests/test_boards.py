@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-from firmware.ticks import PERIOD, Wrapping
+from firmware.wrapping import PERIOD, Wrapping
 from hardware import boards, boards_mcu
 from hardware.boards import build
 from hardware.boards_mcu import PIN_MAPS, PWM_HZ, pin_map

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from firmware.ticks import PERIOD, Wrapping
+from firmware.wrapping import PERIOD, Wrapping
 from hardware.button import DOUBLE_PRESS, LONG_PRESS, PRESS, Button, FuncLevel, PinLevel
 
 # The button fed a list of (ticks, level) polls, the same on both runtimes.
 FEED = """
-from firmware.ticks import Wrapping
+from firmware.wrapping import Wrapping
 from hardware.button import Button
 
 

@@ -120,11 +120,11 @@ def burst_of(replies, monkeypatch):
     clock = fake_clock(lines)
     given = list(replies)
 
-    async def ask(resolver, name):
+    async def ask(name):
         return given.pop(0) if given else sntp.SntpError("no more")
 
     clock.ask = ask
-    return asyncio.run(clock.ask_burst(None, "ntp.test")), len(replies) - len(given), lines
+    return asyncio.run(clock.ask_burst("ntp.test")), len(replies) - len(given), lines
 
 
 def test_the_first_time_needs_two_replies_that_agree(monkeypatch):

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import firmware.controller as controller
-from firmware.ticks import PERIOD
+from firmware.wrapping import PERIOD
 from firmware.states import STATE_NAMES
 from hardware.led import Led
 from hardware.led import _BLINK_MS as BLINK_MS
@@ -18,7 +18,7 @@ from hardware.led import _PROBLEM as PROBLEM
 # The LED driven by ops in virtual time, polled every `step` ms; the pin's
 # changes are logged with their times. The same on both runtimes.
 TRACE = """
-from firmware.ticks import Wrapping
+from firmware.wrapping import Wrapping
 from hardware.led import Led
 
 

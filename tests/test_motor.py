@@ -7,13 +7,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import hardware.motor as motor_module
-from firmware.ticks import PERIOD, Wrapping
+from firmware.wrapping import PERIOD, Wrapping
 from hardware.motor import Motor
 
 # The motor driven by a list of ops in virtual time, as a program that runs
 # the same way on both runtimes. Every pin change is logged with its time.
 TRACE = """
-from firmware.ticks import Wrapping
+from firmware.wrapping import Wrapping
 from hardware.motor import Motor
 
 

@@ -82,7 +82,7 @@ MPY_CROSS_FLAGS = ("-X", "no-source-lines")
 # are neither compiled for nor installed on the board.
 # (The SNTP command line runs under the unix port from this tree, and the
 # store in RAM serves the simulator and the tests; a board runs neither.) manifest.py keeps the same list; a test checks they agree.
-HOST_ONLY = ("firmware/deploy.py", "firmware/sntp_cli.py", "firmware/memstore.py")
+HOST_ONLY = ("firmware/deploy.py", "firmware/sntp_cli.py", "firmware/memstore.py", "firmware/wrapping.py")
 # Third-party MicroPython libraries, from the packages installed here
 # (pyproject.toml): {package: the files of it the board imports}, each
 # compiled into the package's folder on the board. None yet: the page's
