@@ -52,11 +52,11 @@ except ImportError:  # CPython
         return x
 
 
-from firmware.ticks import ticks_add, ticks_diff, ticks_ms, ticks_us
+from firmware.ticks import ticks_add, ticks_diff, ticks_ms
 
 try:
     from os import urandom as _urandom  # ESP32, RP2040, unix port, CPython
-except ImportError:  # a port without it: our transmit time plus noise
+except ImportError:  # a port without it: the random module (_new_nonce)
     _urandom = None
 
 try:
@@ -98,7 +98,6 @@ _MAX_DIST_US = const(1500000)  # RFC 5905 MAXDIST: root delay/2 + root dispersio
 _NTP_UNIX_S = const(2208988800)  # 1900-01-01 to 1970-01-01
 _ERA = const(0x100000000)  # one NTP era: 2**32 seconds, about 136 years
 _HALF_ERA = const(0x80000000)
-_LOW_FRACTION = const(0xFFFFF)  # fraction bits below 1 ms: our nonce noise
 # T1 and T4 are whole ms, so a loopback exchange measures a few us below 0.
 _MIN_DELAY_US = const(-2000)
 
@@ -192,11 +191,6 @@ def ntp_to_us(seconds, fraction, near_seconds):
         d -= _ERA
     full = near_seconds + d
     return (full - _NTP_UNIX_S) * 1000000 + ((fraction * 1000000 + _HALF_ERA) >> 32)
-
-
-def ms_to_ntp(ms):
-    """(seconds32, fraction32) of a UTC ms time."""
-    return ntp_seconds(ms) % _ERA, ((ms % 1000) << 32) // 1000
 
 
 def request(buf, transmit):
@@ -324,28 +318,17 @@ def addr_text(addr):
         return repr(addr)
 
 
-_counter = 0
-
-
-def _new_nonce(ms):
+def _new_nonce():
     # 64 random bits where the port has os.urandom (a hardware source on
     # ESP32 and RP2040): a blind spoofer must guess all of them, and the
     # request does not reveal our clock (RFC 9109 / NTP data minimisation).
     if _urandom is not None:
         return _urandom(8)
-    return _own_nonce(ms)
+    # A port without it: the random module's generator (seeded from the
+    # hardware where it has a source), still 64 bits to guess.
+    from random import getrandbits
 
-
-def _own_nonce(ms):
-    # The fallback: our transmit time in NTP format (RFC 4330's
-    # recommendation), with the fraction bits below 1 ms replaced by
-    # fast-changing noise, so a blind spoofer must guess 20 bits on top of
-    # the time.
-    global _counter
-    _counter += 1
-    seconds, fraction = ms_to_ntp(ms)
-    noise = (ticks_us() * 2654435761 + _counter * 40503) & _LOW_FRACTION
-    return struct.pack("!II", seconds, (fraction & ~_LOW_FRACTION) | noise)
+    return struct.pack("!II", getrandbits(32), getrandbits(32))
 
 
 def _readable(poll, wait_ms):
@@ -401,7 +384,7 @@ class Query:
             # A connected UDP socket only receives from the server's address.
             sock.connect(self.addr)
             t1 = self.clock()
-            sent = self.nonce or _new_nonce(t1)
+            sent = self.nonce or _new_nonce()
             request(self._buf, sent)
             sock.send(self._buf)
         except OSError as e:

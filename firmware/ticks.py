@@ -20,19 +20,7 @@ period; that module (laptop only: a board has its own) also gives tests
 and the simulator a virtual clock at any period.
 """
 
-import time
-
 try:
     from time import ticks_add, ticks_diff, ticks_ms, ticks_us
 except ImportError:  # CPython: a board's period, from the monotonic clock
-    from firmware.wrapping import Wrapping
-
-    _board = Wrapping()
-    ticks_add = _board.ticks_add
-    ticks_diff = _board.ticks_diff
-
-    def ticks_ms():
-        return (time.monotonic_ns() // 1000000) & _board.mask
-
-    def ticks_us():
-        return (time.monotonic_ns() // 1000) & _board.mask
+    from firmware.wrapping import ticks_add, ticks_diff, ticks_ms, ticks_us

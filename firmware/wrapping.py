@@ -7,7 +7,12 @@ ticks functions, and this would only take its RAM.
     TimeBase(w.ticks_diff, w.ticks_add)     # injected where the core wants them
     w.wrap(count)                           # an unwrapped ms count as ticks
     w.advance(ms); w.ticks_ms()             # virtual time: `now` unwraps it
+
+and, at module level, firmware/ticks.py's four functions for CPython: a
+board's period over the monotonic clock.
 """
+
+import time
 
 PERIOD = 1 << 30  # a board's ticks period; a long int on a board: not per pulse
 
@@ -44,3 +49,16 @@ class Wrapping:
 
     def ticks_diff(self, end, start):
         return ((end - start + self.half) & self.mask) - self.half
+
+
+_board = Wrapping()
+ticks_add = _board.ticks_add
+ticks_diff = _board.ticks_diff
+
+
+def ticks_ms():
+    return (time.monotonic_ns() // 1000000) & _board.mask
+
+
+def ticks_us():
+    return (time.monotonic_ns() // 1000) & _board.mask
