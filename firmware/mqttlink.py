@@ -22,6 +22,7 @@ import asyncio  # MicroPython 1.22 or newer (hardware/README.md): no uasyncio
 from firmware.main import log
 from firmware.mqtt import Mqtt
 from firmware.mqttclient import PAYLOAD_MAX, Client, MqttError
+from firmware.sntp import is_ipv4, socket_address
 from firmware.ticks import ticks_diff, ticks_ms
 
 _FIRST_WAIT_MS = 5000
@@ -161,6 +162,13 @@ class Link:
             client.close()
             self.connected_for = ticks_diff(ticks_ms(), started) if connected else 0
 
+    async def address(self, host, port):
+        if is_ipv4(host):
+            return socket_address(host, port)
+        from firmware.names import lookup  # only for a broker given by name
+
+        return await lookup(self.clock, host, port)
+
     async def run(self):
         cfg = self.cfg
         wait = _FIRST_WAIT_MS
@@ -171,7 +179,7 @@ class Link:
                 continue
             self.connected_for = 0
             try:
-                address = await self.clock.lookup(cfg["host"], cfg["port"])
+                address = await self.address(cfg["host"], cfg["port"])
                 why = await self.session(address)
             except Exception as e:  # a lookup that failed, a socket error before the session ran
                 why = "%s: %s" % (type(e).__name__, e)
