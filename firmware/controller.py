@@ -319,14 +319,18 @@ class Controller:
         if name == SHUFFLE:
             name = shuffled(self.seed, minute // 60) if minute is not None else modes.NAMES[0]
         if name != self.mode.name:
+            # A mode's code is loaded when it is first played, and a board's
+            # heap holds one mode: the old one lets go of its code before
+            # the new one comes in (else both at once are the peak of a
+            # switch). When the new one cannot be loaded, the old one is,
+            # again (its code fitted before), and the clock keeps time; the
+            # next decision, at the next minute, tries again.
+            old = self.mode.name
+            self.mode = None
             try:
                 self.mode = modes.get(name)
             except (ImportError, MemoryError, OSError):
-                # A mode's code is loaded when it is first played (a board's
-                # heap holds one mode): when that fails, the clock keeps the
-                # mode it has and keeps time; the next decision, at the next
-                # minute, tries again.
-                pass
+                self.mode = modes.get(old)
 
     def _hold(self, now):
         """Set-hands: the second hand stands; wait for the user."""
