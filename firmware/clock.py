@@ -183,6 +183,9 @@ class Clock:
     def note(self):
         """One log line when the state or the mode changes."""
         ctl = self.ctl
+        if ctl.unloaded is not None:
+            log("clock: mode %s could not be loaded; %s plays, tried again at the next minute" % (ctl.unloaded, ctl.mode.name))
+            ctl.unloaded = None
         if ctl.state != self.state or ctl.mode.name != self.mode:
             self.state = ctl.state
             self.mode = ctl.mode.name

@@ -121,6 +121,7 @@ class Controller:
         self.wake = 0
         self.pulses = 0  # since start, for reports and tests
         self._set_steps = 0
+        self.unloaded = None  # a mode that could not be loaded, and why; None when none
 
     # -- the loop's calls ----------------------------------------------------
 
@@ -329,8 +330,10 @@ class Controller:
             self.mode = None
             try:
                 self.mode = modes.get(name)
-            except (ImportError, MemoryError, OSError):
+                self.unloaded = None
+            except (ImportError, MemoryError, OSError) as e:
                 self.mode = modes.get(old)
+                self.unloaded = "%s (%s)" % (name, type(e).__name__)  # the shell logs it
 
     def _hold(self, now):
         """Set-hands: the second hand stands; wait for the user."""

@@ -240,11 +240,13 @@ def test_a_mode_that_cannot_be_loaded_keeps_the_old_one_and_the_minutes(monkeypa
 
     monkeypatch.setattr(modes, "get", get)
     world.press("press")  # normal -> vetinari, which cannot be loaded now
+    assert world.controller.unloaded == "vetinari (MemoryError)"  # for the shell to log
+    world.controller.unloaded = None  # (as the shell does once it has)
     world.run_until(start + 185000)
     assert world.controller.mode.name == "normal"
     failing["on"] = False  # memory again: the next minute's decision loads it
     world.run_until(start + 305000)
-    assert world.controller.mode.name == "vetinari"
+    assert world.controller.mode.name == "vetinari" and world.controller.unloaded is None
     summary = summarise(world, {"tz": CET, "start_ms": start, "duration_s": 300})
     assert summary["minutes_wrong"] == 0 and world.rotor.shown == world.store.p
 
