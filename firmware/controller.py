@@ -319,14 +319,16 @@ class Controller:
                 name = window
         if name == SHUFFLE:
             name = shuffled(self.seed, minute // 60) if minute is not None else modes.NAMES[0]
-        if name != self.mode.name:
+        if self.mode is None or name != self.mode.name:
             # A mode's code is loaded when it is first played, and a board's
             # heap holds one mode: the old one lets go of its code before
             # the new one comes in (else both at once are the peak of a
             # switch). When the new one cannot be loaded, the old one is,
             # again (its code fitted before), and the clock keeps time; the
-            # next decision, at the next minute, tries again.
-            old = self.mode.name
+            # next decision, at the next minute, tries again. (Should even
+            # that fail, the error goes to the clock loop's supervisor and
+            # the mode stays None: the next decision loads one afresh.)
+            old = name if self.mode is None else self.mode.name
             self.mode = None
             try:
                 self.mode = modes.get(name)

@@ -50,8 +50,6 @@ def resolve(host, port=PORT):
     raise SntpError("no IPv4 address for %s" % host)
 
 
-
-
 class Resolver:
     """Caches name resolution: re-resolve after `refresh_ms`, or after
     `max_failures` failed queries in a row (the server may have moved).

@@ -57,6 +57,18 @@ def fake_clock(lines):
     return clock
 
 
+def test_a_mode_that_could_not_be_loaded_is_logged_once(monkeypatch):
+    lines = []
+    monkeypatch.setattr(shell, "log", lines.append)
+    clock = fake_clock(lines)
+    clock.ctl = types.SimpleNamespace(unloaded="rush (MemoryError)", mode=types.SimpleNamespace(name="hesitate"), state=shell.SET_RUN, p=0)
+    clock.state, clock.mode = shell.SET_RUN, "hesitate"  # nothing else changed
+    clock.note()
+    clock.note()
+    assert lines == ["clock: mode rush (MemoryError) could not be loaded; hesitate plays, tried again at the next minute"]
+    assert clock.ctl.unloaded is None
+
+
 def test_a_failing_task_is_started_again_with_doubling_waits(monkeypatch):
     lines = []
     monkeypatch.setattr(shell, "log", lines.append)
