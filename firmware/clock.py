@@ -31,7 +31,7 @@ from firmware.states import SET_RUN, STATE_NAMES
 from firmware.store import FileStore
 from firmware.ticks import ticks_add, ticks_diff, ticks_ms
 from firmware.timebase import FIRST, STEP, SUSPECT, TimeBase
-from firmware.main import log, release
+from firmware.main import load, log, release
 from firmware.wall import Wall
 from hardware.button import DOUBLE_PRESS, LONG_PRESS, PRESS, Button
 
@@ -313,9 +313,8 @@ class Clock:
             if sntp.is_ipv4(host):
                 addr = sntp.socket_address(host, port)
             else:
-                from firmware.names import address  # only for a name: a clock given addresses never loads it
-
-                addr = await address(self, name)
+                # Only for a name: a clock given addresses never loads it.
+                addr = await load("firmware.names").address(self, name)
             sample = await sntp.query_async(addr, clock=self.utc_ms, server=name)
             if self.resolver is not None:
                 self.resolver.succeeded(name)
@@ -356,20 +355,22 @@ class Clock:
             wait = 60000 if again is None else ticks_diff(again, ticks_ms())
             await asyncio.sleep_ms(wait if wait > 0 else 0)
 
-    async def run_web(self):
-        """The phone page (firmware/webserver.py), loaded only when configured."""
-        try:
-            from firmware.webserver import serve
-        except ImportError as e:
-            log("web: no page: %s (deploy again)" % e)
-            return
-        await serve(self, self.cfg["web"])
+    def service(self, name):
+        """The task of the phone page ("web": firmware/webserver.py) or of
+        MQTT ("mqtt": firmware/mqttlink.py), each loaded only when
+        configured: its module's run(clock, config section), for good. The
+        module is named at run time (firmware.main.load), so a clock without
+        them never interns their names."""
 
-    async def run_mqtt(self):
-        """MQTT and Home Assistant (firmware/mqttlink.py), loaded only when configured."""
-        from firmware.mqttlink import run
+        async def body():
+            try:
+                run = load("firmware.webserver" if name == "web" else "firmware.mqttlink").run
+            except ImportError as e:
+                log("%s: not started: %s (deploy again)" % (name, e))
+                return
+            await run(self, self.cfg[name])
 
-        await run(self, self.cfg["mqtt"])
+        return body
 
     def start(self, problems=(), running=None):
         """Run until the process ends; `problems` are the config's, shown
@@ -391,10 +392,9 @@ class Clock:
                  asyncio.create_task(self.supervise("ntp", self.run_ntp))]
         if self.board.wifi is not None:
             tasks.append(asyncio.create_task(self.supervise("wifi", self.run_wifi)))
-        if self.cfg.get("web"):
-            tasks.append(asyncio.create_task(self.supervise("web", self.run_web)))
-        if self.cfg.get("mqtt"):
-            tasks.append(asyncio.create_task(self.supervise("mqtt", self.run_mqtt)))
+        for name in ("web", "mqtt"):
+            if self.cfg.get(name):
+                tasks.append(asyncio.create_task(self.supervise(name, self.service(name))))
         for task in tasks:  # they run for good; not gather(), which would load asyncio.funcs for this alone
             await task
 

@@ -269,10 +269,6 @@ class Controller:
             return self._decide(now)
         return self.wake
 
-    @property
-    def in_sync(self):
-        return self.state == RUN
-
     # -- inside --------------------------------------------------------------
 
     def _pulse(self, now):

@@ -32,13 +32,26 @@ def run(path="config.json"):
     clock.board.reset()
 
 
+def load(name):
+    """The module `name`, imported by a name made at run time, for the
+    modules loaded only on some boards or paths. An import statement names
+    its module in the code, and a board interns every name of a .mpy it
+    loads, for good, even on a path that never runs: its name table grows
+    in blocks (ARCHITECTURE.md, Memory)."""
+    import sys
+
+    __import__(name)
+    return sys.modules[name]
+
+
 def release(name):
     """Forget a module imported only for booting, so the collector can take
     its code (on a board, .mpy code lives in the heap). Nothing it made may
     keep a function or class of it alive, or its code stays."""
     import sys
 
-    sys.modules.pop(name, None)
+    if sys.modules.pop(name, None) is None:
+        return  # never loaded: delattr() would intern its name for nothing
     package, _, attr = name.rpartition(".")
     parent = sys.modules.get(package)
     if parent is not None:

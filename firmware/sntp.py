@@ -499,7 +499,7 @@ class Policy:
     cap_ms = 1024000
     kod_cap_ms = 131072000  # RFC 5905 MAXPOLL, 2**17 s
 
-    def __init__(self, servers, now, burst=1, steady_ms=None):
+    def __init__(self, servers, now, burst=1):
         if not servers:
             raise ValueError("no NTP servers")
         self.servers = [_Server(name, self.min_ms) for name in servers]
@@ -611,6 +611,6 @@ if __name__ == "__main__":
     # The command line lives in its own module: a board never loads it.
     import sys
 
-    from firmware.sntp_cli import main
+    from firmware.main import load
 
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(load("firmware.sntp_cli").main(sys.argv[1:]))

@@ -1,6 +1,6 @@
 """The phone page on a port: firmware/web.py's answers over HTTP/1.0.
 
-    await serve(clock, cfg["web"])      # the clock's "web" task, for good
+    await run(clock, cfg["web"])        # the clock's "web" task, for good
 
 Only what the page needs of HTTP, and what a server anyone on the network
 can reach must have:
@@ -240,7 +240,7 @@ class Server:
             server.close()  # the port is free for the task's next start
 
 
-async def serve(clock, cfg):
+async def run(clock, cfg):
     # One server for the clock's life: started again after a failure, it
     # still sweeps the connections the last run accepted.
     server = clock.web_server

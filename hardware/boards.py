@@ -55,12 +55,11 @@ board is built.
 
 import os
 
+from firmware.main import load  # by name: a board interns only its own builders' names
 from hardware.motor import Motor
 from hardware.pins import FULL_DUTY
 
-DEFAULT_PULSE_MS = 31
 DEFAULT_WATCHDOG_MS = 8000
-MCU_BOARDS = ("esp32c3", "esp32", "rp2")
 
 
 def config_number(config, key, default, lowest, highest, log):
@@ -72,7 +71,9 @@ def config_number(config, key, default, lowest, highest, log):
 
 
 def build_motor(config, make_pin, make_pwm, pins, log):
-    pulse_ms = config_number(config, "pulse_ms", DEFAULT_PULSE_MS, 1, 1000, log)
+    # Defaults as literals, not globals: each global is a name in the board's
+    # name table for good, even after this module is gone.
+    pulse_ms = config_number(config, "pulse_ms", 31, 1, 1000, log)
     duty = config_number(config, "pulse_duty", 100, 1, 100, log)
     if duty < 100 and make_pwm is not None:
         a = make_pwm(pins["coil_a"])
@@ -92,12 +93,9 @@ def make_store_dir(path):
 def build(config, log=print):
     """The board that `config["board"]` names."""
     name = config.get("board", "esp32c3")
+    mcu_boards = ("esp32c3", "esp32", "rp2")
     if name == "unix":
-        from hardware.boards_unix import unix
-
-        return unix(config, log)
-    if name in MCU_BOARDS:
-        from hardware.boards_mcu import mcu
-
-        return mcu(name, config, log)
-    raise ValueError("config board: %r is not one of %s" % (name, ", ".join(sorted(MCU_BOARDS + ("unix",)))))
+        return load("hardware.boards_unix").unix(config, log)
+    if name in mcu_boards:
+        return load("hardware.boards_mcu").mcu(name, config, log)
+    raise ValueError("config board: %r is not one of %s" % (name, ", ".join(sorted(mcu_boards + ("unix",)))))

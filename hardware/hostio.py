@@ -31,16 +31,6 @@ the host's heap is large.
 
 import select
 
-_LINES = {
-    (b"A", 0): b"A 0\n",
-    (b"A", 1): b"A 1\n",
-    (b"B", 0): b"B 0\n",
-    (b"B", 1): b"B 1\n",
-    (b"L", 0): b"L 0\n",  # the LED, when config["unix"]["led_log"] asks for it
-    (b"L", 1): b"L 1\n",
-}
-
-
 class CoilLog:
     """The coil log file, shared by the two coil pins."""
 
@@ -73,8 +63,9 @@ class LogPin:
         if isinstance(name, str):
             name = name.encode()
         self.coil_log = coil_log
-        self.low = _LINES[(name, 0)]
-        self.high = _LINES[(name, 1)]
+        # Made once, so a change writes without allocating.
+        self.low = name + b" 0\n"
+        self.high = name + b" 1\n"
         self.level = None  # unknown until the first write
 
     def value(self, v=None):

@@ -17,31 +17,26 @@ import sys
 
 from modes.rng import Rng  # noqa: F401 (part of the contract: modes.Rng)
 
-# Button order; each name is its module, each module has one Mode class.
+# Button order. Each name is its module, and each module's one class is
+# called Mode: one name for all six in a board's table of interned names,
+# which is never freed and grows in blocks (ARCHITECTURE.md, Memory).
 NAMES = ("normal", "vetinari", "hesitate", "rush", "stumble", "gravity")
-_CLASSES = ("Normal", "Vetinari", "Hesitate", "Rush", "Stumble", "Gravity")
-_SMALL = sys.implementation.name == "micropython"
 
 
 def get(name, **params):
     """A new mode by name, with its parameters checked."""
     if name not in NAMES:
         raise ValueError("unknown mode %r (known: %s)" % (name, ", ".join(NAMES)))
-    if _SMALL:
-        _drop_others(name)
-    cls = _CLASSES[NAMES.index(name)]
-    return getattr(__import__("modes." + name, None, None, (cls,)), cls)(**params)
-
-
-def _drop_others(name):
-    # A mode object already made keeps its own code; only the module table
-    # forgets it, so the collector can take a mode's code once nothing
-    # plays it any more.
-    package = sys.modules[__name__]
-    for other in NAMES:
-        if other != name and ("modes." + other) in sys.modules:
-            del sys.modules["modes." + other]
-            try:
-                delattr(package, other)
-            except AttributeError:
-                pass
+    if sys.implementation.name == "micropython":
+        # Forget the other modes' modules. A mode object already made keeps
+        # its own code; only the module table forgets it, so the collector
+        # can take a mode's code once nothing plays it any more.
+        package = sys.modules[__name__]
+        for other in NAMES:
+            if other != name and ("modes." + other) in sys.modules:
+                del sys.modules["modes." + other]
+                try:
+                    delattr(package, other)
+                except AttributeError:
+                    pass
+    return __import__("modes." + name, None, None, ("Mode",)).Mode(**params)

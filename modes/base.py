@@ -14,8 +14,9 @@ class Mode:
 
     def __init__(self, **params):
         self.name = self.NAME
+        known = [spec[0] for spec in self.PARAMS]
         for key in params:
-            if not self._known(key):
+            if key not in known:
                 raise ValueError("%s: unknown parameter %r" % (self.NAME, key))
         for key, default, lowest, highest, _meaning in self.PARAMS:
             value = params.get(key, default)
@@ -28,12 +29,6 @@ class Mode:
                 )
             setattr(self, key, value)
         self.check()
-
-    def _known(self, key):
-        for spec in self.PARAMS:
-            if spec[0] == key:
-                return True
-        return False
 
     def check(self):
         pass

@@ -2,11 +2,11 @@
 random moment waits about one extra second.
 """
 
-from modes.base import Mode
+from modes import base
 from modes.shape import MINUTE_MS, even_gaps, pick, remaining, settle
 
 
-class Hesitate(Mode):
+class Mode(base.Mode):
     NAME = "hesitate"
     PARAMS = (
         ("pauses", 1, 0, 10, "pauses per minute"),

@@ -1,10 +1,10 @@
 """normal: a pulse on every whole second, like any quartz clock."""
 
-from modes.base import Mode
+from modes import base
 from modes.shape import fit, remaining
 
 
-class Normal(Mode):
+class Mode(base.Mode):
     NAME = "normal"
 
     def plan(self, now_ms, second, rng, min_gap_ms):

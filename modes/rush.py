@@ -2,11 +2,11 @@
 about 30 s, then steps onto :00 exactly on the minute.
 """
 
-from modes.base import Mode
+from modes import base
 from modes.shape import MINUTE_MS, fit, remaining
 
 
-class Rush(Mode):
+class Mode(base.Mode):
     NAME = "rush"
     PARAMS = (("race_ms", 500, 1, 1000, "gap between ticks while racing"),)
 

@@ -2,11 +2,11 @@
 quick double-step, two ticks in a rush, as if the hand tripped.
 """
 
-from modes.base import Mode
+from modes import base
 from modes.shape import MINUTE_MS, even_gaps, pick, remaining, settle
 
 
-class Stumble(Mode):
+class Mode(base.Mode):
     NAME = "stumble"
     PARAMS = (
         ("stumbles", 1, 0, 10, "quick double-steps per minute"),

@@ -9,7 +9,7 @@ hides the pairing, so no position in the minute differs from another. From a
 whole minute m is 1000 and w 500: every gap uniform over 500..1500 ms.
 """
 
-from modes.base import Mode
+from modes import base
 from modes.shape import MINUTE_MS, even_gaps, remaining, settle
 
 
@@ -18,7 +18,7 @@ def _whole(value, lowest, highest):
     return isinstance(value, int) and not isinstance(value, bool) and lowest <= value <= highest
 
 
-class Vetinari(Mode):
+class Mode(base.Mode):
     NAME = "vetinari"
     PARAMS = (
         ("min_ms", 500, 1, 999, "shortest gap between ticks"),
