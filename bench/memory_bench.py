@@ -5,7 +5,9 @@ which deploy quotes (tools/deploy.py, ram_line).
 
 - min heap: the smallest heap, to within 1,000 bytes, in which the
   deployed clock boots, syncs with a real chronyd and pulses (judged by
-  tools/heapcap.py), with .mpy files and with the clock frozen in.
+  tools/heapcap.py), with .mpy files and with the clock frozen in; each
+  with the NTP server by address, by name (the DNS client loaded too, as
+  for the default pool.ntp.org), and with the page and MQTT on.
 - import: each device module's retained bytes after import from .mpy
   files (gc.mem_alloc() after a collection, before and after), imported
   one by one after the modules it imports.
@@ -60,20 +62,30 @@ def smallest_heap(passes):
 
 
 def min_heaps(tmp, server):
-    """{"mpy", "frozen", "networked", "frozen-networked": bytes} (None: not
-    even HIGH; the networked ones with the page and MQTT on, connected to a
-    mosquitto, and missing without one)."""
+    """{"mpy", "frozen", "named", "frozen-named", "networked",
+    "frozen-networked": bytes} (None: not even HIGH; "named" with the NTP
+    server given by name, through a resolver on loopback; the networked
+    ones with the page and MQTT on, connected to a mosquitto, and missing
+    without one)."""
     from tests.mosquitto import Mosquitto, mosquitto_binary
     from tests.webclient import free_tcp_port
 
+    from tests.test_dns import Resolver
+
     found = {}
     broker = Mosquitto(tmp / "broker").start() if mosquitto_binary() else None
-    kinds = [("mpy", plain_binary(), {}, ()), ("frozen", frozen_binary(), {}, ())]
+    # The NTP server by name (as the default pool.ntp.org is): the clock then
+    # loads its DNS client (firmware/names.py, firmware/dns.py) as well.
+    resolver = Resolver({"ntp.test": [127, 0, 0, 1]})
+    named = {"ntp": ["ntp.test:%s" % server.address.rsplit(":", 1)[1]], "dns": resolver.address}
+    kinds = [("mpy", plain_binary(), {}, ()), ("frozen", frozen_binary(), {}, ()),
+             ("named", plain_binary(), named, ()), ("frozen-named", frozen_binary(), named, ())]
     if broker is not None:
         more = {"web": {"password": "bench-password", "port": free_tcp_port()}, "mqtt": {"host": "127.0.0.1", "port": broker.port}}
         said = ("web: the page is on port", "mqtt: connected")
         kinds += [("networked", plain_binary(), more, said), ("frozen-networked", frozen_binary(), more, said)]
     try:
+        resolver.start()
         for kind, binary, more, said in kinds:
             coil = tmp / ("%s.coil.log" % kind)
             folder = heapcap.deploy_unix(tmp / kind, server.address, coil, frozen=kind.startswith("frozen"), more=more)
@@ -85,6 +97,8 @@ def min_heaps(tmp, server):
 
             found[kind] = smallest_heap(passes)
     finally:
+        if resolver.is_alive():
+            resolver.__exit__(None, None, None)
         if broker is not None:
             broker.stop()
     return found
@@ -280,7 +294,8 @@ def rows():
         }
     )
     out = []
-    for kind, label in (("mpy", ".mpy files"), ("frozen", "frozen"), ("networked", ".mpy, page and MQTT on"),
+    for kind, label in (("mpy", ".mpy files"), ("frozen", "frozen"), ("named", ".mpy, NTP server by name"),
+                        ("frozen-named", "frozen, NTP server by name"), ("networked", ".mpy, page and MQTT on"),
                         ("frozen-networked", "frozen, page and MQTT on")):
         if kind not in heaps:
             out.append(("min heap (%s: mosquitto missing)" % label, RUNTIME, "-", "skipped"))

@@ -31,7 +31,7 @@ from firmware.states import SET_RUN, STATE_NAMES
 from firmware.store import FileStore
 from firmware.ticks import ticks_add, ticks_diff, ticks_ms
 from firmware.timebase import FIRST, STEP, SUSPECT, TimeBase
-from firmware.main import load, log, release
+from firmware.main import load_module, log, release
 from firmware.wall import Wall
 from hardware.button import DOUBLE_PRESS, LONG_PRESS, PRESS, Button
 
@@ -314,7 +314,7 @@ class Clock:
                 addr = sntp.socket_address(host, port)
             else:
                 # Only for a name: a clock given addresses never loads it.
-                addr = await load("firmware.names").address(self, name)
+                addr = await load_module("firmware.names").address(self, name)
             sample = await sntp.query_async(addr, clock=self.utc_ms, server=name)
             if self.resolver is not None:
                 self.resolver.succeeded(name)
@@ -359,12 +359,13 @@ class Clock:
         """The task of the phone page ("web": firmware/webserver.py) or of
         MQTT ("mqtt": firmware/mqttlink.py), each loaded only when
         configured: its module's run(clock, config section), for good. The
-        module is named at run time (firmware.main.load), so a clock without
-        them never interns their names."""
+        module is named at run time (firmware.main.load_module), so a clock
+        without them never interns their names. A module that is not on the
+        board is said once: starting it again would not bring it."""
 
         async def body():
             try:
-                run = load("firmware.webserver" if name == "web" else "firmware.mqttlink").run
+                run = load_module("firmware.webserver" if name == "web" else "firmware.mqttlink").run
             except ImportError as e:
                 log("%s: not started: %s (deploy again)" % (name, e))
                 return

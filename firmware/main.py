@@ -32,7 +32,7 @@ def run(path="config.json"):
     clock.board.reset()
 
 
-def load(name):
+def load_module(name):
     """The module `name`, imported by a name made at run time, for the
     modules loaded only on some boards or paths. An import statement names
     its module in the code, and a board interns every name of a .mpy it

@@ -19,7 +19,7 @@ connected to the broker and kept so.
 
 import asyncio  # MicroPython 1.22 or newer (hardware/README.md): no uasyncio
 
-from firmware.main import load, log
+from firmware.main import load_module, log
 from firmware.mqtt import Mqtt
 from firmware.mqttclient import PAYLOAD_MAX, Client, MqttError
 from firmware.sntp import is_ipv4, socket_address
@@ -165,7 +165,7 @@ class Link:
     async def address(self, host, port):
         if is_ipv4(host):
             return socket_address(host, port)
-        return await load("firmware.names").lookup(self.clock, host, port)  # only for a broker given by name
+        return await load_module("firmware.names").lookup(self.clock, host, port)  # only for a broker given by name
 
     async def run(self):
         cfg = self.cfg

@@ -611,6 +611,6 @@ if __name__ == "__main__":
     # The command line lives in its own module: a board never loads it.
     import sys
 
-    from firmware.main import load
+    from firmware.main import load_module
 
-    sys.exit(load("firmware.sntp_cli").main(sys.argv[1:]))
+    sys.exit(load_module("firmware.sntp_cli").main(sys.argv[1:]))

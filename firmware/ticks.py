@@ -24,10 +24,12 @@ try:
     from time import ticks_add, ticks_diff, ticks_ms, ticks_us
 except ImportError:  # CPython: a board's period, from the monotonic clock
     # Named at run time: an import statement would put this laptop-only
-    # module's name into every board's name table (firmware.main.load).
-    from firmware.main import load
+    # module's name into every board's name table (firmware.main.load_module).
+    # Four lookups, not one module global: that global's name would be
+    # interned as well.
+    from firmware.main import load_module
 
-    ticks_add = load("firmware.wrapping").ticks_add
-    ticks_diff = load("firmware.wrapping").ticks_diff
-    ticks_ms = load("firmware.wrapping").ticks_ms
-    ticks_us = load("firmware.wrapping").ticks_us
+    ticks_add = load_module("firmware.wrapping").ticks_add
+    ticks_diff = load_module("firmware.wrapping").ticks_diff
+    ticks_ms = load_module("firmware.wrapping").ticks_ms
+    ticks_us = load_module("firmware.wrapping").ticks_us

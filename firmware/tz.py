@@ -141,9 +141,9 @@ class Zone:
         if parsed is None:
             # The parser is a module of its own: a board needs it only at
             # boot (and when the zone changes), and forgets it in between.
-            from firmware.main import load
+            from firmware.main import load_module
 
-            parsed = load("firmware.tzparse").parse(tz)
+            parsed = load_module("firmware.tzparse").parse(tz)
         self.tz = tz
         self.std_name, self.std_offset, self.dst_name, self.dst_offset, self._start, self._end = parsed
         if self._start is None:

@@ -55,7 +55,7 @@ board is built.
 
 import os
 
-from firmware.main import load  # by name: a board interns only its own builders' names
+from firmware.main import load_module  # by name: a board interns only its own builders' names
 from hardware.motor import Motor
 from hardware.pins import FULL_DUTY
 
@@ -95,7 +95,7 @@ def build(config, log=print):
     name = config.get("board", "esp32c3")
     mcu_boards = ("esp32c3", "esp32", "rp2")
     if name == "unix":
-        return load("hardware.boards_unix").unix(config, log)
+        return load_module("hardware.boards_unix").unix(config, log)
     if name in mcu_boards:
-        return load("hardware.boards_mcu").mcu(name, config, log)
+        return load_module("hardware.boards_mcu").mcu(name, config, log)
     raise ValueError("config board: %r is not one of %s" % (name, ", ".join(sorted(mcu_boards + ("unix",)))))

@@ -321,3 +321,40 @@ def test_a_saved_zone_or_schedule_that_no_longer_parses_is_said_and_the_config_k
     clock.resume_settings()
     assert clock.tz == "CET-1CEST,M3.5.0,M10.5.0/3" and clock.ctl.schedule == []
     assert len(lines) == 1 and lines[0].startswith("store: data/settings.json: the saved ") and "is not usable (" in lines[0]
+
+
+def test_the_page_and_mqtt_tasks_run_their_module_or_say_once_it_is_missing(monkeypatch):
+    lines, ran = [], []
+    monkeypatch.setattr(shell, "log", lines.append)
+    clock = fake_clock(lines)
+    clock.cfg = {"web": {"port": 80}, "mqtt": {"host": "broker.lan"}}
+
+    async def run(got_clock, section):
+        ran.append((got_clock is clock, section))
+
+    loaded = []
+
+    def load_module(name):
+        loaded.append(name)
+        if name == "firmware.mqttlink":
+            raise ImportError("no module named 'firmware.mqttlink'")
+        return types.SimpleNamespace(run=run)
+
+    monkeypatch.setattr(shell, "load_module", load_module)
+    asyncio.run(clock.supervise("web", clock.service("web")))
+    asyncio.run(clock.supervise("mqtt", clock.service("mqtt")))  # returns: not started again and again
+    assert loaded == ["firmware.webserver", "firmware.mqttlink"]
+    assert ran == [(True, {"port": 80})]
+    assert lines == ["mqtt: not started: no module named 'firmware.mqttlink' (deploy again)"]
+
+
+def test_a_module_is_loaded_by_its_name_and_released_only_when_loaded():
+    import sys
+
+    from firmware import main
+
+    assert main.load_module("firmware.wall") is sys.modules["firmware.wall"]
+    package = sys.modules["firmware"]
+    before = set(vars(package))
+    main.release("firmware.never_loaded_here")  # nothing to forget, nothing touched
+    assert set(vars(package)) == before

@@ -696,3 +696,22 @@ def test_a_config_with_the_page_or_mqtt_is_told_the_heap_with_both_on():
     line = deploy_module.ram_line(networked=True)
     assert re.match(r"ram: the clock needs [\d,]+ bytes of heap \(\.mpy files, the page and MQTT on", line), line
     assert "an ESP32 after one heap growth has 112,000" in line, line
+
+
+def test_a_server_given_by_name_is_told_the_heap_with_the_dns_client(monkeypatch):
+    # The default pool.ntp.org is a name: the clock loads its DNS client too,
+    # and make bench measures that ("named").
+    from tools import memory
+
+    figures = {"min_heap": {"mpy": 70000, "named": 75000, "frozen": 24000, "frozen-named": 26000, "networked": 104000}}
+    monkeypatch.setattr(memory, "load", lambda root=None: figures)
+    assert deploy_module.looks_up_names({"board": "unix"})  # the default ntp
+    assert deploy_module.looks_up_names({"ntp": ["192.168.1.2"], "mqtt": {"host": "broker.lan"}})
+    assert not deploy_module.looks_up_names({"ntp": ["192.168.1.2:123", "10.0.0.1"], "mqtt": {"host": "10.0.0.2"}})
+    line = deploy_module.ram_line(named=True)
+    assert line.startswith("ram: the clock needs 75,000 bytes of heap (.mpy files, servers by name;"), line
+    assert "frozen into the image it needs 26,000" in line, line
+    assert deploy_module.ram_line(frozen=True, named=True).startswith("ram: the clock needs 26,000 bytes of heap (frozen image, servers by name;")
+    both = deploy_module.ram_line(networked=True, named=True)
+    assert both.startswith("ram: the clock needs 109,000 bytes of heap (.mpy files, the page and MQTT on, about 5,000 of it for servers by name;"), both
+    assert deploy_module.ram_line().startswith("ram: the clock needs 70,000 bytes of heap (.mpy files;")

@@ -103,3 +103,33 @@ def test_the_frozen_image_holds_the_device_code(tmp_path):
     assert proc.returncode == 0 and proc.stdout.strip() == "modes/__init__.py", proc.stdout + proc.stderr
     gone = subprocess.run([binary, "-c", "import firmware.sntp_cli"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert "ImportError" in gone.stdout + gone.stderr  # the laptop-only CLI is not in the image
+
+
+# After boot, every mode in turn as the button plays them, then the table
+# of interned names: a loaded .mpy interns all its names for good, and the
+# table grows in pools that double; pools 1-5 hold 620 names, the sixth is
+# 4,480 bytes in one block. Found at a 72,000 cap: after three mode
+# switches the sixth pool found no block, and no further mode loaded.
+# Servers given by address, as here: a server by name loads the DNS client
+# (firmware/names.py, firmware/dns.py), whose names take the table into
+# its sixth pool at the first lookup (ARCHITECTURE.md, Memory).
+EVERY_MODE = AFTER_BOOT.replace(
+    "print(gc.mem_alloc())",
+    "import modes, micropython\n"
+    "    for name in modes.NAMES:\n"
+    "        modes.get(name)\n"
+    "    micropython.qstr_info()",
+)
+
+
+def test_every_mode_fits_the_name_tables_five_pools(micropython, deployed):
+    # A first boot: after three boots that never ran, the next is in safe
+    # mode, with the config checker (and its names) loaded.
+    (deployed / "boots.txt").unlink(missing_ok=True)
+    proc = subprocess.run([micropython.binary, *micropython.heap_args(), "-c", EVERY_MODE], cwd=deployed, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "safe mode" not in proc.stdout, proc.stdout + proc.stderr
+    line = [text for text in proc.stdout.splitlines() if text.startswith("qstr pool:")][-1]
+    fields = dict(part.strip().split("=") for part in line.split(":", 1)[1].split(","))
+    # Room left for the names a running clock still adds (attributes and
+    # short strings first met at run time): at least 8.
+    assert int(fields["n_pool"]) <= 5 and int(fields["n_qstr"]) <= 612, line

@@ -488,7 +488,7 @@ def deploy(dest, config_path, resume=False, reset=True, force=False, out=sys.std
     )
     print("flash: %s bytes" % _thousands(flash), file=out)
     networked = bool(isinstance(raw, dict) and (raw.get("web") or raw.get("mqtt")))
-    print(ram_line(frozen, root, networked), file=out)
+    print(ram_line(frozen, root, networked, looks_up_names(raw)), file=out)
     return installed
 
 
@@ -504,26 +504,57 @@ def _thousands(n):
     return "{:,}".format(n)
 
 
-def ram_line(frozen=False, root=ROOT, networked=False):
+def looks_up_names(raw):
+    """Whether the clock will look a server up by name (an NTP server or
+    the MQTT broker not given as an IPv4 address; from the values the board
+    will take, defaults included): it then loads its DNS client too
+    (firmware/names.py, firmware/dns.py)."""
+    from firmware.config import check
+    from firmware.sntp import is_ipv4, split_host_port
+
+    clean, _ = check(raw)
+    hosts = list(clean.get("ntp") or [])
+    if isinstance(clean.get("mqtt"), dict) and clean["mqtt"].get("host"):
+        hosts.append(clean["mqtt"]["host"])
+    return any(not is_ipv4(split_host_port(host)[0]) for host in hosts)
+
+
+def ram_line(frozen=False, root=ROOT, networked=False, named=False):
     """What the clock needs of the board's heap, from `make bench`'s last
     measurement (tools/memory.json), and the margin that leaves;
     `networked`: the config has the page or MQTT on (measured as .mpy
-    files with both on)."""
+    files with both on); `named`: a server is given by name (measured with
+    the NTP server by name; with the page or MQTT on, what the DNS client
+    adds is added)."""
     from tools import memory
 
     figures = memory.load(root)
-    kind = ("frozen-" if frozen else "") + "networked" if networked else "frozen" if frozen else "mpy"
-    need = figures.get("min_heap", {}).get(kind) if figures else None
+    heaps = figures.get("min_heap", {}) if figures else {}
+    prefix = "frozen-" if frozen else ""
+    base = "frozen" if frozen else "mpy"
+    kind = prefix + "networked" if networked else base
+    dns = 0  # what the DNS client adds, when a server is given by name
+    if named and heaps.get(prefix + "named") and heaps.get(base):
+        if networked:
+            dns = max(0, heaps[prefix + "named"] - heaps[base])
+        else:
+            kind = prefix + "named"
+    elif named:
+        return "ram: not measured yet with a server given by name (make bench measures it on the 32-bit unix port)"
+    need = heaps.get(kind)
     if not need:
         return "ram: not measured yet (make bench measures it on the 32-bit unix port)"
+    need += dns
     stale = "" if figures.get("device_hash") == memory.device_hash(root) else ", for an earlier version of the code: make bench measures again"
-    head = "ram: the clock needs %s bytes of heap (%s; measured on the 32-bit unix port%s)" % (
+    head = "ram: the clock needs %s bytes of heap (%s%s; measured on the 32-bit unix port%s)" % (
         _thousands(need),
         {"networked": ".mpy files, the page and MQTT on", "frozen-networked": "frozen image, the page and MQTT on",
-         "frozen": "frozen image", "mpy": ".mpy files"}[kind],
+         "frozen": "frozen image", "mpy": ".mpy files", "named": ".mpy files, servers by name",
+         "frozen-named": "frozen image, servers by name"}[kind],
+        ", about %s of it for servers by name" % _thousands(dns) if dns else "",
         stale,
     )
-    if kind.endswith("networked"):
+    if networked:
         if need <= GROWN_HEAP:
             return "%s; an ESP32 after one heap growth has %s: %s to spare" % (head, _thousands(GROWN_HEAP), _thousands(GROWN_HEAP - need))
         return "%s: more than the %s of an ESP32 after one heap growth" % (head, _thousands(GROWN_HEAP))
@@ -532,7 +563,7 @@ def ram_line(frozen=False, root=ROOT, networked=False):
     return "%s: more than the %s an ESP32-C3 starts with, so the heap grows into RAM that Wi-Fi needs; frozen into the image it needs %s (hardware/README.md)" % (
         head,
         _thousands(BOARD_HEAP),
-        _thousands(figures.get("min_heap", {}).get("frozen") or 0),
+        _thousands(heaps.get("frozen-named" if kind == "named" else "frozen") or heaps.get("frozen") or 0),
     )
 
 
