@@ -68,37 +68,33 @@ def min_heaps(tmp, server):
     ones with the page and MQTT on, connected to a mosquitto, and missing
     without one)."""
     from tests.mosquitto import Mosquitto, mosquitto_binary
-    from tests.webclient import free_tcp_port
-
     from tests.test_dns import Resolver
+    from tests.webclient import free_tcp_port
 
     found = {}
     broker = Mosquitto(tmp / "broker").start() if mosquitto_binary() else None
     # The NTP server by name (as the default pool.ntp.org is): the clock then
     # loads its DNS client (firmware/names.py, firmware/dns.py) as well.
-    resolver = Resolver({"ntp.test": [127, 0, 0, 1]})
-    named = {"ntp": ["ntp.test:%s" % server.address.rsplit(":", 1)[1]], "dns": resolver.address}
-    kinds = [("mpy", plain_binary(), {}, ()), ("frozen", frozen_binary(), {}, ()),
-             ("named", plain_binary(), named, ()), ("frozen-named", frozen_binary(), named, ())]
-    if broker is not None:
-        more = {"web": {"password": "bench-password", "port": free_tcp_port()}, "mqtt": {"host": "127.0.0.1", "port": broker.port}}
-        said = ("web: the page is on port", "mqtt: connected")
-        kinds += [("networked", plain_binary(), more, said), ("frozen-networked", frozen_binary(), more, said)]
     try:
-        resolver.start()
-        for kind, binary, more, said in kinds:
-            coil = tmp / ("%s.coil.log" % kind)
-            folder = heapcap.deploy_unix(tmp / kind, server.address, coil, frozen=kind.startswith("frozen"), more=more)
+        with Resolver({"ntp.test": [127, 0, 0, 1]}) as resolver:
+            named = {"ntp": ["ntp.test:%s" % server.address.rsplit(":", 1)[1]], "dns": resolver.address}
+            kinds = [("mpy", plain_binary(), {}, ()), ("frozen", frozen_binary(), {}, ()),
+                     ("named", plain_binary(), named, ()), ("frozen-named", frozen_binary(), named, ())]
+            if broker is not None:
+                more = {"web": {"password": "bench-password", "port": free_tcp_port()}, "mqtt": {"host": "127.0.0.1", "port": broker.port}}
+                said = ("web: the page is on port", "mqtt: connected")
+                kinds += [("networked", plain_binary(), more, said), ("frozen-networked", frozen_binary(), more, said)]
+            for kind, binary, more, said in kinds:
+                coil = tmp / ("%s.coil.log" % kind)
+                folder = heapcap.deploy_unix(tmp / kind, server.address, coil, frozen=kind.startswith("frozen"), more=more)
 
-            def passes(heap):
-                ok, why = heapcap.run_capped(binary, folder, heap, coil, said=said)
-                print("  min heap, %s: %d B %s (%s)" % (kind, heap, "passes" if ok else "fails", why), file=sys.stderr, flush=True)
-                return ok
+                def passes(heap):
+                    ok, why = heapcap.run_capped(binary, folder, heap, coil, said=said)
+                    print("  min heap, %s: %d B %s (%s)" % (kind, heap, "passes" if ok else "fails", why), file=sys.stderr, flush=True)
+                    return ok
 
-            found[kind] = smallest_heap(passes)
+                found[kind] = smallest_heap(passes)
     finally:
-        if resolver.is_alive():
-            resolver.__exit__(None, None, None)
         if broker is not None:
             broker.stop()
     return found

@@ -347,14 +347,3 @@ def test_the_page_and_mqtt_tasks_run_their_module_or_say_once_it_is_missing(monk
     assert ran == [(True, {"port": 80})]
     assert lines == ["mqtt: not started: no module named 'firmware.mqttlink' (deploy again)"]
 
-
-def test_a_module_is_loaded_by_its_name_and_released_only_when_loaded():
-    import sys
-
-    from firmware import main
-
-    assert main.load_module("firmware.wall") is sys.modules["firmware.wall"]
-    package = sys.modules["firmware"]
-    before = set(vars(package))
-    main.release("firmware.never_loaded_here")  # nothing to forget, nothing touched
-    assert set(vars(package)) == before

@@ -133,3 +133,21 @@ def test_every_mode_fits_the_name_tables_five_pools(micropython, deployed):
     # Room left for the names a running clock still adds (attributes and
     # short strings first met at run time): at least 8.
     assert int(fields["n_pool"]) <= 5 and int(fields["n_qstr"]) <= 612, line
+
+
+def test_releasing_a_module_never_loaded_interns_nothing(micropython):
+    # release() drops a boot-only module; for one never loaded (the other
+    # board's builders, the TZ parser with checked.json) it must not intern
+    # the module's name on the way (delattr would), and load_module() makes
+    # a module's name only when it runs.
+    out = micropython.run("""
+import micropython, sys
+from firmware import main
+micropython.qstr_info()
+main.release("firmware.never_loaded_here")
+micropython.qstr_info()
+print(main.load_module("firmware.wall") is sys.modules["firmware.wall"])
+""")
+    counts = [line.split("n_qstr=")[1].split(",")[0] for line in out.splitlines() if line.startswith("qstr pool:")]
+    assert len(counts) == 2 and counts[0] == counts[1], out
+    assert out.strip().endswith("True"), out
